@@ -1,0 +1,462 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Close codes the server itself uses. Applications pick 1000 or 3000–4999.
+const (
+	CodeNormal          = 1000 // the application's handler returned
+	CodeGoingAway       = 1001 // the server is shutting down
+	CodeInterrupted     = 1002 // the receiving request was aborted (the protocol's choice of words)
+	CodeTimedOut        = 1006 // no receiving connection for the disconnect delay
+	CodePolicy          = 1008 // a queue bound was passed: slow client or unread messages
+	CodeTooBig          = 1009 // an incoming message was over the limit
+	CodeInternal        = 1011 // the application panicked
+	CodeAnotherReceiver = 2010 // a second receiver tried to attach
+)
+
+// Errors returned to callers.
+var (
+	ErrClosed       = errors.New("sockjs: session closed")
+	ErrSlowClient   = errors.New("sockjs: send queue full")
+	ErrRecvTimeout  = errors.New("sockjs: receive queue full")
+	ErrReceiverBusy = errors.New("sockjs: another connection still open")
+)
+
+// Limits bound a session's queues. Every field must be positive.
+type Limits struct {
+	SendQueueBytes    int
+	SendQueueMessages int
+	RecvQueue         int
+	RecvTimeout       time.Duration
+	DisconnectDelay   time.Duration
+}
+
+// FrameKind says which frame a Batch carries.
+type FrameKind uint8
+
+const (
+	FrameNone FrameKind = iota
+	FrameOpen
+	FrameHeartbeat
+	FrameMessages
+	FrameClose
+)
+
+// Batch is what a receiver takes from a session in one step: one frame's
+// worth. Final means the receiver's lease has already been released, so
+// the receiver must end its response after writing this frame.
+type Batch struct {
+	Kind     FrameKind
+	Messages []string
+	Code     int
+	Reason   string
+	Final    bool
+}
+
+// Reset empties b for reuse, keeping the Messages array.
+func (b *Batch) Reset() {
+	clear(b.Messages)
+	*b = Batch{Messages: b.Messages[:0]}
+}
+
+type state uint8
+
+const (
+	stateOpen state = iota
+	stateClosed
+)
+
+// Session is one SockJS session. Its methods are safe for concurrent use.
+//
+// Concurrency design: mu is a leaf lock guarding the fields below it; it is
+// never held across I/O, a blocking channel operation, a timer callback's
+// work, another lock, or application code. Writers learn that there is
+// something to write through the 1-buffered wake channel; readers of the
+// incoming queue through recvReady, and senders waiting for room in it
+// through roomReady. Each notification channel has capacity 1 and a waiter
+// that leaves work behind passes the notification on, so no wake-up is lost
+// and none blocks.
+type Session struct {
+	id     string
+	owner  string // the client the session is bound to (see sockjs.Options.SessionKey)
+	limits Limits
+	ctx    context.Context // done when the session is closed
+	cancel context.CancelFunc
+	wake   chan struct{} // something new for the receiver
+	// recvReady and roomReady signal the incoming queue's two sides.
+	recvReady chan struct{}
+	roomReady chan struct{}
+	released  chan struct{} // the receiver lease was released
+	// onIdle runs (without mu held) when the session is to be forgotten:
+	// it has been closed or idle for the disconnect delay. Set once
+	// before the session is shared.
+	onIdle func(*Session)
+
+	mu          sync.Mutex // guards every field below; leaf lock
+	state       state
+	openSent    bool     // the open frame has been handed to a receiver
+	outbox      []string // messages not yet handed to a receiver
+	outboxBytes int
+	code        int    // close code, once closed
+	reason      string // close reason, once closed
+	leased      bool   // a receiver is attached
+	timerGen    uint64 // invalidates stale disconnect timers
+	timer       *time.Timer
+	inbox       []string // messages not yet read by the application
+	inboxHead   int      // inbox[:inboxHead] are already read
+}
+
+// New returns an open session bound to owner. onIdle, which may be nil, is called once
+// the session has been without a receiver for limits.DisconnectDelay (after
+// closing it if it was still open); websocket sessions, whose receiver
+// never detaches before the end, pass nil.
+func New(id, owner string, limits Limits, onIdle func(*Session)) *Session {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Session{
+		id:        id,
+		owner:     owner,
+		limits:    limits,
+		ctx:       ctx,
+		cancel:    cancel,
+		wake:      make(chan struct{}, 1),
+		recvReady: make(chan struct{}, 1),
+		roomReady: make(chan struct{}, 1),
+		released:  make(chan struct{}, 1),
+		onIdle:    onIdle,
+	}
+}
+
+// ID returns the session id the client chose.
+func (s *Session) ID() string { return s.id }
+
+// Owner returns the key of the client the session is bound to.
+func (s *Session) Owner() string { return s.owner }
+
+// Context is done once the session is closed.
+func (s *Session) Context() context.Context { return s.ctx }
+
+// Done is shorthand for Context().Done().
+func (s *Session) Done() <-chan struct{} { return s.ctx.Done() }
+
+// Wake is signalled when a receiver may have something new to take.
+func (s *Session) Wake() <-chan struct{} { return s.wake }
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// CloseStatus reports the close code and reason, and whether the session
+// is closed.
+func (s *Session) CloseStatus() (code int, reason string, closed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.code, s.reason, s.state == stateClosed
+}
+
+// Send queues msg for the client. It never blocks. Past a queue bound it
+// closes the session with CodePolicy and returns ErrSlowClient.
+func (s *Session) Send(msg string) error {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	if len(s.outbox) >= s.limits.SendQueueMessages || s.outboxBytes+len(msg) > s.limits.SendQueueBytes {
+		s.closeLocked(CodePolicy, "Send queue full")
+		s.mu.Unlock()
+		s.afterClose()
+		return ErrSlowClient
+	}
+	s.outbox = append(s.outbox, msg)
+	s.outboxBytes += len(msg)
+	s.mu.Unlock()
+	signal(s.wake)
+	return nil
+}
+
+// Close closes the session with code and reason. Messages already queued
+// are still delivered, followed by the close frame. Closing a closed
+// session returns ErrClosed and changes nothing.
+func (s *Session) Close(code int, reason string) error {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closeLocked(code, reason)
+	s.mu.Unlock()
+	s.afterClose()
+	return nil
+}
+
+func (s *Session) closeLocked(code int, reason string) {
+	s.state = stateClosed
+	s.code, s.reason = code, reason
+	// Unread incoming messages are dropped: nobody will read them.
+	clear(s.inbox)
+	s.inbox, s.inboxHead = nil, 0
+	if !s.leased {
+		s.armTimerLocked()
+	}
+}
+
+// afterClose does, without mu held, what follows a close.
+func (s *Session) afterClose() {
+	s.cancel()
+	signal(s.wake)
+	signal(s.recvReady)
+	signal(s.roomReady)
+}
+
+// Attach takes the receiver lease. Only one receiver may hold it: a second
+// gets ErrReceiverBusy, the only source of the 2010 close frame. The lease
+// is released by Take (on a final batch) or by Detach.
+//
+// When the lease is held, Attach waits up to grace for its release. A
+// finished response releases the lease before the client can see it end,
+// so a poll that follows a poll never waits; but a client that aborts a
+// request and opens another races the news of the abort, which reaches
+// the server asynchronously. The grace lets the abort land first.
+func (s *Session) Attach(ctx context.Context, grace time.Duration) error {
+	err := s.tryAttach()
+	if err == nil || grace <= 0 {
+		return err
+	}
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	for {
+		select {
+		case <-s.released:
+		case <-timer.C:
+			return s.tryAttach()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := s.tryAttach(); err == nil {
+			return nil
+		}
+	}
+}
+
+func (s *Session) tryAttach() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.leased {
+		return ErrReceiverBusy
+	}
+	s.leased = true
+	s.timerGen++ // a pending disconnect timer is now stale
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	return nil
+}
+
+// Take fills b with the next frame for the receiver that holds the lease,
+// or leaves b.Kind == FrameNone when there is nothing to send. budget says
+// how the receiver's response ends: 0 for polling (every frame is final),
+// a positive number of bytes a streaming response may still carry, or -1
+// for no limit (websocket). heartbeat asks for an "h" frame when there is
+// nothing else to send. When the frame is final, the lease is released in
+// the same critical section, so a request that follows always finds it free.
+func (s *Session) Take(b *Batch, budget int, heartbeat bool) {
+	b.Reset()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case !s.openSent:
+		s.openSent = true
+		b.Kind = FrameOpen
+	case len(s.outbox) > 0:
+		b.Kind = FrameMessages
+		// Swap slices: the receiver's spent array becomes the new outbox.
+		b.Messages, s.outbox = s.outbox, b.Messages[:0]
+		n, bytes := len(b.Messages), s.outboxBytes
+		s.outboxBytes = 0
+		if budget >= 0 && messagesFrameLen(n, bytes) >= budget {
+			b.Final = true
+		}
+	case s.state == stateClosed:
+		b.Kind = FrameClose
+		b.Code, b.Reason = s.code, s.reason
+		b.Final = true
+	case heartbeat:
+		b.Kind = FrameHeartbeat
+		b.Final = budget == 0
+	default:
+		return
+	}
+	if budget == 0 {
+		b.Final = true
+	}
+	if b.Final {
+		s.releaseLocked()
+	}
+}
+
+// Detach releases the lease of a receiver whose connection ended without
+// a final frame. If interrupted, the session is closed with CodeInterrupted
+// (the protocol lets a server either do that or forget the session; we
+// close it so the application learns at once that its client is gone).
+func (s *Session) Detach(interrupted bool) {
+	s.mu.Lock()
+	if !s.leased {
+		s.mu.Unlock()
+		return
+	}
+	closed := false
+	if interrupted && s.state == stateOpen {
+		s.closeLocked(CodeInterrupted, "Connection interrupted")
+		closed = true
+	}
+	s.releaseLocked()
+	s.mu.Unlock()
+	if closed {
+		s.afterClose()
+	}
+}
+
+func (s *Session) releaseLocked() {
+	s.leased = false
+	signal(s.released) // never blocks: capacity 1
+	s.armTimerLocked()
+}
+
+// armTimerLocked starts the disconnect delay. The generation number makes
+// a timer that fires after a later Attach do nothing.
+func (s *Session) armTimerLocked() {
+	if s.onIdle == nil {
+		return
+	}
+	s.timerGen++
+	gen := s.timerGen
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.timer = time.AfterFunc(s.limits.DisconnectDelay, func() { s.expire(gen) })
+}
+
+func (s *Session) expire(gen uint64) {
+	s.mu.Lock()
+	if gen != s.timerGen || s.leased {
+		s.mu.Unlock()
+		return
+	}
+	wasOpen := s.state == stateOpen
+	if wasOpen {
+		s.closeLocked(CodeTimedOut, "Session timed out")
+	}
+	s.timerGen++ // nothing may fire again
+	s.mu.Unlock()
+	if wasOpen {
+		s.afterClose()
+	}
+	s.onIdle(s)
+}
+
+// Stop cancels the disconnect timer for good; the registry calls it when
+// it forgets the session early (server shutdown).
+func (s *Session) Stop() {
+	s.mu.Lock()
+	s.timerGen++
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.mu.Unlock()
+}
+
+// Deliver queues incoming messages for Recv, in order. When the queue is
+// full it waits, without any lock, for room, for ctx, or for the session's
+// end; if no room comes within the receive timeout, the session is closed
+// with CodePolicy and ErrRecvTimeout returned. Messages for a closed
+// session are dropped with ErrClosed.
+func (s *Session) Deliver(ctx context.Context, msgs []string) error {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for len(msgs) > 0 {
+		s.mu.Lock()
+		if s.state != stateOpen {
+			s.mu.Unlock()
+			return ErrClosed
+		}
+		n := min(s.limits.RecvQueue-(len(s.inbox)-s.inboxHead), len(msgs))
+		if n > 0 {
+			s.inbox = append(s.inbox, msgs[:n]...)
+			msgs = msgs[n:]
+			room := len(s.inbox)-s.inboxHead < s.limits.RecvQueue
+			s.mu.Unlock()
+			signal(s.recvReady)
+			if room {
+				signal(s.roomReady) // pass it on to another waiting sender
+			}
+			continue
+		}
+		s.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(s.limits.RecvTimeout)
+		}
+		select {
+		case <-s.roomReady:
+		case <-s.ctx.Done():
+			return ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			s.mu.Lock()
+			if s.state == stateOpen {
+				s.closeLocked(CodePolicy, "Receive queue full")
+			}
+			s.mu.Unlock()
+			s.afterClose()
+			return ErrRecvTimeout
+		}
+	}
+	return nil
+}
+
+// Recv returns the next incoming message, waiting for one. After the
+// session is closed it returns ErrClosed.
+func (s *Session) Recv(ctx context.Context) (string, error) {
+	for {
+		s.mu.Lock()
+		if s.inboxHead < len(s.inbox) {
+			msg := s.inbox[s.inboxHead]
+			s.inbox[s.inboxHead] = ""
+			s.inboxHead++
+			more := s.inboxHead < len(s.inbox)
+			if !more {
+				// Reuse the array from the start.
+				s.inbox, s.inboxHead = s.inbox[:0], 0
+			}
+			s.mu.Unlock()
+			signal(s.roomReady)
+			if more {
+				signal(s.recvReady) // pass it on to another reader
+			}
+			return msg, nil
+		}
+		closed := s.state != stateOpen
+		s.mu.Unlock()
+		if closed {
+			return "", ErrClosed
+		}
+		select {
+		case <-s.recvReady:
+		case <-s.ctx.Done():
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,72 @@
+package sockjs
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// snapshotRequest copies the opening request so that the application may
+// use it for the session's whole life: the original's context ends with
+// the request, and chi puts its routing context (URL parameters) back in a
+// pool for reuse, so that is copied too. This is the one place the sockjs
+// package knows about chi; with http.ServeMux, PathValue works on the clone.
+func snapshotRequest(r *http.Request) *http.Request {
+	ctx := context.WithoutCancel(r.Context())
+	if rc := chi.RouteContext(ctx); rc != nil {
+		cp := chi.NewRouteContext()
+		cp.RoutePath = rc.RoutePath
+		cp.RouteMethod = rc.RouteMethod
+		cp.RoutePatterns = slices.Clone(rc.RoutePatterns)
+		cp.URLParams.Keys = slices.Clone(rc.URLParams.Keys)
+		cp.URLParams.Values = slices.Clone(rc.URLParams.Values)
+		ctx = context.WithValue(ctx, chi.RouteCtxKey, cp)
+	}
+	c := r.Clone(ctx)
+	c.Body = http.NoBody
+	c.GetBody = nil
+	c.ContentLength = 0
+	return c
+}
+
+// ClientIP returns the address of the client that sent r: the connection's
+// peer, or, when the peer is one of trusted (reverse proxies), the nearest
+// address in X-Forwarded-For that is not a trusted proxy.
+func ClientIP(r *http.Request, trusted []netip.Prefix) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil || !isTrusted(addr, trusted) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		a, err := netip.ParseAddr(hop)
+		if err != nil {
+			break // a forged or garbled list: trust nothing beyond this hop
+		}
+		if !isTrusted(a, trusted) {
+			return a.String()
+		}
+		addr = a
+	}
+	return addr.String()
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	a = a.Unmap()
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,374 @@
+package sockjs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sockjsd/sockjsd/info"
+	"github.com/sockjsd/sockjsd/session"
+	"github.com/sockjsd/sockjsd/transports"
+)
+
+// HandlerFunc is the application: it runs on its own goroutine once per
+// session, from the moment the session opens. The session is closed (with
+// CodeNormal, unless it was closed already) when the function returns, so
+// a typical handler loops on Recv until it fails.
+type HandlerFunc func(s *Session)
+
+// Server is a SockJS endpoint: an http.Handler serving every URL under its
+// prefix. Create it with New.
+type Server struct {
+	prefix     string
+	handler    HandlerFunc
+	opts       Options // defaults applied
+	origins    originPolicy
+	registry   *session.Registry
+	limits     session.Limits
+	transports map[string]transports.Transport
+	raw        transports.Transport // nil when disabled
+	info       info.Info
+	iframe     *info.Static
+	script     *info.Static
+	work       tracker // every ServeHTTP call and application handler
+}
+
+// New returns a Server for the SockJS endpoint at prefix (such as "/echo";
+// it must not end with "/"), calling h for each session. The Server
+// handles every URL starting with prefix and strips the prefix itself, so
+// mount it at the same path: with chi, r.Mount("/echo", srv); with
+// http.ServeMux, mux.Handle("/echo/", srv) and mux.Handle("/echo", srv).
+// A nil opts means every default. New panics on a malformed
+// AllowedOrigins pattern.
+func New(prefix string, h HandlerFunc, opts *Options) *Server {
+	o := opts.withDefaults()
+	s := &Server{
+		prefix:   strings.TrimSuffix(prefix, "/"),
+		handler:  h,
+		opts:     o,
+		origins:  newOriginPolicy(o.AllowedOrigins),
+		registry: session.NewRegistry(),
+		limits: session.Limits{
+			SendQueueBytes:    o.SendQueueBytes,
+			SendQueueMessages: o.SendQueueMessages,
+			RecvQueue:         o.RecvQueue,
+			RecvTimeout:       o.RecvTimeout,
+			DisconnectDelay:   o.DisconnectDelay,
+		},
+		info:   info.Info{Websocket: !o.DisableWebsocket, CookieNeeded: o.JSessionID},
+		script: info.NewClientScript(),
+	}
+	sockjsURL := o.SockJSURL
+	if sockjsURL == "" {
+		sockjsURL = s.prefix + "/" + info.ClientScriptName
+	}
+	s.iframe = info.NewIframe(sockjsURL)
+	cfg := &transports.Config{
+		Heartbeat:      o.Heartbeat,
+		ResponseLimit:  o.ResponseLimit,
+		WriteTimeout:   o.WriteTimeout,
+		MaxSendBody:    o.MaxSendBody,
+		MaxMessageSize: o.MaxMessageSize,
+		CheckOrigin:    s.origins.allows,
+		Sessions:       sessions{s},
+		Observer:       o.Metrics,
+		Logger:         o.Logger,
+	}
+	s.transports = transports.Set(cfg, !o.DisableWebsocket)
+	if !o.DisableWebsocket && !o.DisableRawWebsocket {
+		s.raw = transports.RawWebsocket(cfg)
+	}
+	return s
+}
+
+// ServeHTTP routes a request under the prefix: the greeting, /info, the
+// iframe page, the sockjs-client script, /websocket and the session URLs
+// /<server>/<session>/<transport>.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.work.add()
+	defer s.work.done()
+	rest, ok := strings.CutPrefix(r.URL.Path, s.prefix)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	switch rest {
+	case "", "/":
+		if allowMethod(w, r, "GET, HEAD") {
+			info.Greeting(w, r)
+		}
+		return
+	case "/info":
+		if !s.checkOrigin(w, r) {
+			return
+		}
+		setCORS(w, r)
+		if r.Method == http.MethodOptions {
+			preflight(w, r, "OPTIONS, GET")
+		} else if allowMethod(w, r, "OPTIONS, GET") {
+			s.info.ServeHTTP(w, r)
+		}
+		return
+	case "/websocket":
+		if s.raw == nil {
+			http.NotFound(w, r)
+		} else if allowMethod(w, r, "GET") && s.checkOrigin(w, r) {
+			s.raw.Serve(w, r, "")
+		}
+		return
+	case "/" + info.ClientScriptName:
+		if allowMethod(w, r, "GET, HEAD") {
+			s.script.ServeHTTP(w, r)
+		}
+		return
+	}
+	if isIframePath(rest) {
+		if !s.origins.any {
+			// The iframe transports' requests come from the server's own
+			// origin, so no origin check could stop them: turn them off.
+			s.refuse(w, "origin", "Iframe transports are disabled: origins are restricted.", http.StatusForbidden)
+		} else if allowMethod(w, r, "GET, HEAD") {
+			s.iframe.ServeHTTP(w, r)
+		}
+		return
+	}
+	sessionID, name, ok := parseSessionPath(rest)
+	t := s.transports[name]
+	if !ok || t == nil {
+		http.NotFound(w, r)
+		return
+	}
+	allow := t.Allow()
+	if !allowMethod(w, r, allow) || !s.checkOrigin(w, r) {
+		return
+	}
+	if name != "websocket" {
+		setCORS(w, r)
+		if r.Method == http.MethodOptions {
+			preflight(w, r, allow)
+			return
+		}
+		w.Header().Set("Cache-Control", info.NoCache)
+		if s.opts.JSessionID {
+			setJSessionID(w, r)
+		}
+	}
+	t.Serve(w, r, sessionID)
+}
+
+// parseSessionPath splits "/<server>/<session>/<transport>". Server and
+// session ids must be non-empty and contain no dot; the server id only
+// routes requests in load balancers and is otherwise ignored.
+func parseSessionPath(p string) (sessionID, transport string, ok bool) {
+	p, ok = strings.CutPrefix(p, "/")
+	if !ok {
+		return "", "", false
+	}
+	serverID, p, ok1 := strings.Cut(p, "/")
+	sessionID, transport, ok2 := strings.Cut(p, "/")
+	if !ok1 || !ok2 || serverID == "" || sessionID == "" ||
+		strings.Contains(serverID, ".") || strings.Contains(sessionID, ".") ||
+		strings.Contains(transport, "/") {
+		return "", "", false
+	}
+	return sessionID, transport, true
+}
+
+// isIframePath reports whether p is /iframe.html or /iframe-<version>.html.
+func isIframePath(p string) bool {
+	if p == "/iframe.html" {
+		return true
+	}
+	v, ok := strings.CutPrefix(p, "/iframe-")
+	if !ok {
+		return false
+	}
+	v, ok = strings.CutSuffix(v, ".html")
+	return ok && !strings.Contains(v, "/")
+}
+
+// allowMethod answers 405, with no body and no Content-Type as the
+// protocol wants, when r's method is not in allow ("GET, HEAD").
+func allowMethod(w http.ResponseWriter, r *http.Request, allow string) bool {
+	for _, m := range strings.Split(allow, ", ") {
+		if m == r.Method {
+			return true
+		}
+	}
+	w.Header().Set("Allow", allow)
+	w.WriteHeader(http.StatusMethodNotAllowed)
+	return false
+}
+
+func (s *Server) checkOrigin(w http.ResponseWriter, r *http.Request) bool {
+	if s.origins.allows(r) {
+		return true
+	}
+	s.opts.Logger.Info("sockjs: origin refused", "origin", r.Header.Get("Origin"), "path", r.URL.Path)
+	s.refuse(w, "origin", "Origin not allowed.", http.StatusForbidden)
+	return false
+}
+
+func (s *Server) refuse(w http.ResponseWriter, reason, msg string, code int) {
+	s.opts.Metrics.Refused(reason)
+	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(msg))
+}
+
+// setJSessionID sets the JSESSIONID cookie load balancers use for sticky
+// sessions, keeping the client's value if it sent one.
+func setJSessionID(w http.ResponseWriter, r *http.Request) {
+	value := "dummy"
+	if c, err := r.Cookie("JSESSIONID"); err == nil && c.Value != "" {
+		value = c.Value
+	}
+	http.SetCookie(w, &http.Cookie{Name: "JSESSIONID", Value: value, Path: "/"})
+}
+
+// Shutdown closes every session with CodeGoingAway ("Server shutting
+// down"), which ends long polls, streams and websockets after their close
+// frame, refuses new sessions, and waits for every request under way and
+// every handler to return, or for ctx to be done. Call it before
+// http.Server.Shutdown, which neither ends long polls nor waits for
+// websockets.
+func (s *Server) Shutdown(ctx context.Context) error {
+	for _, ss := range s.registry.Close() {
+		_ = ss.Close(CodeGoingAway, "Server shutting down")
+		ss.Stop()
+		s.registry.Remove(ss)
+	}
+	return s.work.wait(ctx)
+}
+
+// sessions implements transports.Sessions for s.
+type sessions struct{ s *Server }
+
+func (x sessions) key(r *http.Request) string {
+	if x.s.opts.SessionKey != nil {
+		return x.s.opts.SessionKey(r)
+	}
+	return ClientIP(r, x.s.opts.TrustedProxies)
+}
+
+func (x sessions) Lookup(r *http.Request, id string) *session.Session {
+	ss := x.s.registry.Get(id)
+	if ss == nil || ss.Owner() != x.key(r) {
+		return nil
+	}
+	return ss
+}
+
+func (x sessions) OpenHTTP(r *http.Request, id, transport string) (*session.Session, error) {
+	key := x.key(r)
+	ss, created := x.s.registry.GetOrCreate(id, x.s.opts.MaxSessions, func() *session.Session {
+		return session.New(id, key, x.s.limits, x.s.registry.Remove)
+	})
+	switch {
+	case ss == nil:
+		return nil, transports.ErrRefused
+	case !created && ss.Owner() != key:
+		return nil, transports.ErrNotYours
+	case created:
+		x.s.start(ss, r, transport)
+	}
+	return ss, nil
+}
+
+func (x sessions) OpenWebsocket(r *http.Request, id, transport string) (*session.Session, error) {
+	ss := session.New(id, "", x.s.limits, nil)
+	if !x.s.registry.Add(ss, x.s.opts.MaxSessions) {
+		return nil, transports.ErrRefused
+	}
+	x.s.start(ss, r, transport)
+	return ss, nil
+}
+
+func (x sessions) End(ss *session.Session) { x.s.registry.Remove(ss) }
+
+func (x sessions) Go(f func()) {
+	x.s.work.add()
+	go func() {
+		defer x.s.work.done()
+		f()
+	}()
+}
+
+// start runs the application's handler for a new session.
+func (s *Server) start(ss *session.Session, r *http.Request, transport string) {
+	pub := &Session{s: ss, req: snapshotRequest(r), transport: transport, opened: time.Now()}
+	s.opts.Metrics.SessionOpened(transport)
+	log := s.opts.Logger
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		log.Debug("sockjs: session opened", "session", ss.ID(), "transport", transport, "remote", r.RemoteAddr)
+	}
+	sessions{s}.Go(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				log.Error("sockjs: handler panicked", "session", ss.ID(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				_ = ss.Close(CodeInternalError, "Internal server error")
+			}
+			_ = ss.Close(CodeNormal, "Normal closure")
+			code, reason, _ := ss.CloseStatus()
+			lifetime := time.Since(pub.opened)
+			s.opts.Metrics.SessionClosed(transport, code, lifetime)
+			if code == CodeSlowClient {
+				s.opts.Metrics.SlowClient(transport)
+			}
+			if log.Enabled(context.Background(), slog.LevelDebug) {
+				log.Debug("sockjs: session closed", "session", ss.ID(), "transport", transport,
+					"remote", r.RemoteAddr, "code", code, "reason", reason, "duration", lifetime)
+			}
+		}()
+		s.handler(pub)
+	})
+}
+
+// tracker counts work under way so that Shutdown can wait for it. Unlike
+// sync.WaitGroup, it allows add while a wait is in progress.
+type tracker struct {
+	mu   sync.Mutex // guards n and idle; leaf lock
+	n    int
+	idle chan struct{} // closed when n drops to zero; nil when nobody waits
+}
+
+func (t *tracker) add() {
+	t.mu.Lock()
+	t.n++
+	t.mu.Unlock()
+}
+
+func (t *tracker) done() {
+	t.mu.Lock()
+	t.n--
+	if t.n == 0 && t.idle != nil {
+		close(t.idle)
+		t.idle = nil
+	}
+	t.mu.Unlock()
+}
+
+// wait returns when nothing is under way, or with ctx's error.
+func (t *tracker) wait(ctx context.Context) error {
+	t.mu.Lock()
+	if t.n == 0 {
+		t.mu.Unlock()
+		return nil
+	}
+	if t.idle == nil {
+		t.idle = make(chan struct{})
+	}
+	idle := t.idle
+	t.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

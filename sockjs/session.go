@@ -1,0 +1,91 @@
+package sockjs
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/sockjsd/sockjsd/session"
+)
+
+// Errors returned by Session methods. They are the values errors.Is
+// matches.
+var (
+	// ErrSessionClosed: the session is closed; nothing more can be sent,
+	// received, or closed.
+	ErrSessionClosed = session.ErrClosed
+	// ErrSlowClient: Send found the send queue full; the session has been
+	// closed with CodeSlowClient.
+	ErrSlowClient = session.ErrSlowClient
+)
+
+// Close codes the server uses. Applications close with 1000 or a code
+// from 3000 to 4999, the ones sockjs-client lets its own users choose.
+const (
+	// CodeNormal closes a session whose handler returned without closing it.
+	CodeNormal = session.CodeNormal
+	// CodeGoingAway closes every session on Shutdown.
+	CodeGoingAway = session.CodeGoingAway
+	// CodeInterrupted closes a session whose receiving request was aborted
+	// by the client or the network.
+	CodeInterrupted = session.CodeInterrupted
+	// CodeTimedOut closes a session that had no receiving connection for
+	// the disconnect delay.
+	CodeTimedOut = session.CodeTimedOut
+	// CodeSlowClient closes a session whose send queue is full, or whose
+	// application did not read incoming messages within RecvTimeout.
+	CodeSlowClient = session.CodePolicy
+	// CodeTooBig closes a websocket that sent a message over MaxMessageSize.
+	CodeTooBig = session.CodeTooBig
+	// CodeInternalError closes a session whose handler panicked.
+	CodeInternalError = session.CodeInternal
+)
+
+// Session is one client's connection, whatever transport carries it. Its
+// methods are safe for concurrent use: Send from any goroutine, Recv from
+// one at a time or several (each message goes to one of them).
+type Session struct {
+	s         *session.Session
+	req       *http.Request
+	transport string
+	opened    time.Time
+}
+
+// ID returns the session id, chosen by the client. It is not a secret
+// worth anything: anyone who sees the traffic knows it.
+func (s *Session) ID() string { return s.s.ID() }
+
+// Transport returns the name of the transport that opened the session:
+// "websocket", "xhr_streaming", "xhr", "eventsource", "htmlfile", "jsonp",
+// or "rawwebsocket" for <prefix>/websocket.
+func (s *Session) Transport() string { return s.transport }
+
+// Request returns a copy of the request that opened the session, for its
+// headers, cookies, remote address, URL and (with chi) URL parameters. Its
+// body is empty and its context is never cancelled; it must not be
+// modified.
+func (s *Session) Request() *http.Request { return s.req }
+
+// Send queues msg for the client and returns at once; it never waits for
+// the network. It returns ErrSessionClosed after the session is closed,
+// and ErrSlowClient (closing the session) when the client is so far behind
+// that its queue passed Options.SendQueueBytes or SendQueueMessages.
+func (s *Session) Send(msg string) error { return s.s.Send(msg) }
+
+// Recv waits for the next message from the client. It returns
+// ErrSessionClosed once the session is closed, or ctx's error.
+func (s *Session) Recv(ctx context.Context) (string, error) { return s.s.Recv(ctx) }
+
+// Close closes the session: messages already sent are delivered, then the
+// client gets a close frame with code and reason. It returns
+// ErrSessionClosed if the session was already closed.
+func (s *Session) Close(code int, reason string) error { return s.s.Close(code, reason) }
+
+// Context returns a context that is done when the session is closed.
+func (s *Session) Context() context.Context { return s.s.Context() }
+
+// CloseStatus returns the code and reason the session was closed with, and
+// whether it is closed.
+func (s *Session) CloseStatus() (code int, reason string, closed bool) {
+	return s.s.CloseStatus()
+}

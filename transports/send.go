@@ -1,0 +1,89 @@
+package transports
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"unsafe"
+
+	"github.com/sockjsd/sockjsd/session"
+)
+
+// senderKind describes one HTTP sending transport; the handler is shared.
+type senderKind struct {
+	name  string
+	allow string
+	// payload extracts the JSON array of messages from the body.
+	payload func(r *http.Request, body []byte) []byte
+	// ok answers a successful send.
+	ok func(w http.ResponseWriter)
+}
+
+type sender struct {
+	cfg  *Config
+	kind *senderKind
+}
+
+func (t *sender) Allow() string { return t.kind.allow }
+
+// Serve delivers the messages of one xhr_send or jsonp_send request. The
+// body is read through a size limit; delivery waits for room in the
+// session's bounded incoming queue, holding no lock.
+func (t *sender) Serve(w http.ResponseWriter, r *http.Request, sessionID string) {
+	s := t.cfg.Sessions.Lookup(r, sessionID)
+	if s == nil {
+		http.NotFound(w, r)
+		return
+	}
+	if r.ContentLength > t.cfg.MaxSendBody {
+		t.tooLarge(w)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.cfg.MaxSendBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			t.tooLarge(w)
+		}
+		return // otherwise the client is gone
+	}
+	msgs, err := session.ParseMessages(t.kind.payload(r, body))
+	if err != nil {
+		t.cfg.Observer.Refused("bad_payload")
+		plainError(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	n := 0
+	for _, m := range msgs {
+		n += len(m)
+	}
+	t.cfg.Observer.MessagesIn(t.kind.name, len(msgs), n)
+	switch err := s.Deliver(r.Context(), msgs); {
+	case err == nil, errors.Is(err, session.ErrClosed):
+		// A closed session drops what arrives; its receiver gets the
+		// close frame, which tells the client more than an error would.
+		t.kind.ok(w)
+	case errors.Is(err, session.ErrRecvTimeout):
+		t.cfg.Observer.Refused("recv_queue_full")
+		plainError(w, "Receive queue full.", http.StatusServiceUnavailable)
+	}
+	// Any other error: the client went away while we waited.
+}
+
+func (t *sender) tooLarge(w http.ResponseWriter) {
+	t.cfg.Observer.Refused("body_too_large")
+	plainError(w, "Payload too large.", http.StatusRequestEntityTooLarge)
+}
+
+func rawPayload(_ *http.Request, body []byte) []byte { return body }
+
+// xhr_send answers 204 with a text/plain type: Firefox otherwise parses
+// the empty answer as XML and logs an error.
+func noContent(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// bytesToString views b as a string without copying, for escaping a frame
+// that is neither kept nor changed while the string is in use.
+func bytesToString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -1,0 +1,111 @@
+// Package transports implements the SockJS transports on top of package
+// session: the HTTP receivers (xhr, xhr_streaming, eventsource, htmlfile,
+// jsonp) that share one receiver loop, the senders (xhr_send, jsonp_send),
+// and the websocket transports (framed, raw, and the hixie-76 handshake).
+//
+// It is an implementation detail of package sockjs; its API may change at
+// any time.
+package transports
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/sockjsd/sockjsd/session"
+)
+
+// A Transport answers the requests for one transport of a session URL,
+// <prefix>/<server>/<session>/<name>.
+type Transport interface {
+	// Allow lists the methods the transport answers, for an Allow header.
+	// OPTIONS among them means the transport answers CORS preflights.
+	Allow() string
+	// Serve answers one request for the session with id sessionID. The
+	// caller has checked the method, the origin and set the CORS and
+	// cookie headers.
+	Serve(w http.ResponseWriter, r *http.Request, sessionID string)
+}
+
+// Errors of Sessions.OpenHTTP and OpenWebsocket.
+var (
+	// ErrRefused: no new session may open now (the session cap is
+	// reached, or the server is shutting down).
+	ErrRefused = errors.New("sockjs: no new sessions accepted")
+	// ErrNotYours: the session exists but belongs to another client.
+	ErrNotYours = errors.New("sockjs: session bound to another client")
+)
+
+// Sessions is what transports need from the server that owns the sessions.
+type Sessions interface {
+	// Lookup returns the HTTP-transport session with id, or nil if there
+	// is none or it is bound to another client than r's.
+	Lookup(r *http.Request, id string) *session.Session
+	// OpenHTTP returns the HTTP-transport session with id, opening it and
+	// starting the application if there is none.
+	OpenHTTP(r *http.Request, id, transport string) (*session.Session, error)
+	// OpenWebsocket opens a session that lives as long as one websocket
+	// connection and starts the application; End must follow.
+	OpenWebsocket(r *http.Request, id, transport string) (*session.Session, error)
+	// End forgets a websocket session once its connection is over.
+	End(s *session.Session)
+	// Go runs f on a goroutine that Shutdown waits for.
+	Go(f func())
+}
+
+// Observer receives counts of what happens; see sockjs.Metrics.
+type Observer interface {
+	MessagesIn(transport string, count, bytes int)
+	MessagesOut(transport string, count, bytes int)
+	Refused(reason string)
+	ReceiverConflict(transport string)
+	Heartbeat(transport string)
+}
+
+// Config is the configuration every transport shares. All fields are set.
+type Config struct {
+	Heartbeat      time.Duration
+	ResponseLimit  int
+	WriteTimeout   time.Duration
+	MaxSendBody    int64
+	MaxMessageSize int64
+	CheckOrigin    func(r *http.Request) bool
+	Sessions       Sessions
+	Observer       Observer
+	Logger         *slog.Logger
+}
+
+// Set builds every transport, keyed by its URL name. Websocket transports
+// are left out when disabled.
+func Set(cfg *Config, websocket bool) map[string]Transport {
+	m := map[string]Transport{
+		"xhr":           &receiver{cfg: cfg, kind: &xhrPolling},
+		"xhr_streaming": &receiver{cfg: cfg, kind: &xhrStreaming},
+		"eventsource":   &receiver{cfg: cfg, kind: &eventSource},
+		"htmlfile":      &receiver{cfg: cfg, kind: &htmlFile},
+		"jsonp":         &receiver{cfg: cfg, kind: &jsonpPolling},
+		"xhr_send":      &sender{cfg: cfg, kind: &xhrSend},
+		"jsonp_send":    &sender{cfg: cfg, kind: &jsonpSend},
+	}
+	if websocket {
+		m["websocket"] = &websocketTransport{cfg: cfg, raw: false}
+	}
+	return m
+}
+
+// RawWebsocket returns the transport of <prefix>/websocket.
+func RawWebsocket(cfg *Config) Transport { return &websocketTransport{cfg: cfg, raw: true} }
+
+// NoCache is the Cache-Control value of every response that must never be
+// cached (GET transports, and POSTs that iOS 6 would cache).
+const NoCache = "no-store, no-cache, no-transform, must-revalidate, max-age=0"
+
+// plainError answers with a text/plain error body, as the protocol words them.
+func plainError(w http.ResponseWriter, msg string, code int) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(msg))
+}

@@ -1,0 +1,312 @@
+package transports
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/sockjsd/sockjsd/session"
+)
+
+// wsConn is the part of a websocket connection the pumps use; RFC 6455
+// (gorilla) and hixie-76 each implement it. One goroutine reads and one
+// writes; SetReadDeadline and Close may be called from either.
+type wsConn interface {
+	// ReadMessage returns the next data message.
+	ReadMessage() ([]byte, error)
+	WriteText(p []byte, deadline time.Time) error
+	// WritePing sends a ping if the protocol has one.
+	WritePing(deadline time.Time) error
+	WriteClose(code int, reason string, deadline time.Time) error
+	SetReadDeadline(t time.Time) error
+	// OnActivity registers f to run whenever the peer shows it is alive
+	// without sending a message (a pong).
+	OnActivity(f func())
+	Close() error
+}
+
+// websocketTransport serves the framed websocket transport
+// (<session URL>/websocket) and, when raw is set, <prefix>/websocket, which
+// carries the messages themselves with no SockJS framing.
+type websocketTransport struct {
+	cfg      *Config
+	raw      bool
+	once     sync.Once
+	upgrader websocket.Upgrader
+}
+
+func (t *websocketTransport) Allow() string { return "GET" }
+
+func (t *websocketTransport) name() string {
+	if t.raw {
+		return "rawwebsocket"
+	}
+	return "websocket"
+}
+
+// writeBuffers lends write buffers to connections only while they write,
+// so an idle connection holds none.
+var writeBuffers sync.Pool
+
+func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessionID string) {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		plainError(w, `Can "Upgrade" only to "WebSocket".`, http.StatusBadRequest)
+		return
+	}
+	if !headerHasToken(r.Header, "Connection", "upgrade") {
+		plainError(w, `"Connection" must be "Upgrade".`, http.StatusBadRequest)
+		return
+	}
+	var conn wsConn
+	if !t.raw && r.Header.Get("Sec-WebSocket-Version") == "" && r.Header.Get("Sec-WebSocket-Key1") != "" {
+		c, err := upgradeHixie76(w, r, t.cfg.MaxMessageSize)
+		if err != nil {
+			return
+		}
+		conn = c
+	} else {
+		t.once.Do(func() {
+			t.upgrader = websocket.Upgrader{
+				HandshakeTimeout: t.cfg.WriteTimeout,
+				WriteBufferPool:  &writeBuffers,
+				CheckOrigin:      t.cfg.CheckOrigin,
+			}
+		})
+		c, err := t.upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return // the upgrader has answered
+		}
+		c.SetReadLimit(t.cfg.MaxMessageSize)
+		conn = gorillaConn{c}
+	}
+	defer conn.Close()
+
+	s, err := t.cfg.Sessions.OpenWebsocket(r, sessionID, t.name())
+	if err != nil {
+		t.cfg.Observer.Refused("session_limit")
+		_ = conn.WriteClose(websocket.CloseTryAgainLater, "Too many sessions", time.Now().Add(t.cfg.WriteTimeout))
+		return
+	}
+	defer t.cfg.Sessions.End(s)
+	_ = s.Attach(context.Background(), 0) // the connection is the session's receiver for its whole life
+
+	// This goroutine reads; the writer it starts is waited for below, so
+	// both end with the handler.
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		t.writeLoop(conn, s)
+	}()
+	code, reason, alive := t.readLoop(conn, s)
+	_ = s.Close(code, reason) // no-op if the session closed first
+	if !alive {
+		_ = conn.Close() // nothing more can be written: let the writer fail fast
+	}
+	<-writerDone
+}
+
+// readLoop delivers incoming messages until the connection or the session
+// ends, and says how: the close code and reason, and whether the writer may
+// still send the close (after a protocol error) or the connection is dead.
+func (t *websocketTransport) readLoop(conn wsConn, s *session.Session) (code int, reason string, alive bool) {
+	// Liveness: the writer pings every heartbeat; a peer that shows no
+	// sign of life for two heartbeats is gone (half-open connection).
+	// Hixie-76 has no ping, so only a failed write finds a dead peer there.
+	idle := 2*t.cfg.Heartbeat + t.cfg.WriteTimeout
+	_, noPing := conn.(*hixieConn)
+	conn.OnActivity(func() { _ = conn.SetReadDeadline(time.Now().Add(idle)) })
+	for {
+		if !noPing {
+			_ = conn.SetReadDeadline(time.Now().Add(idle))
+		}
+		data, err := conn.ReadMessage()
+		if err != nil {
+			code, reason = readErrorStatus(err)
+			return code, reason, code == websocket.CloseMessageTooBig
+		}
+		var msgs []string
+		if t.raw {
+			msgs = []string{string(data)}
+		} else {
+			if len(data) == 0 {
+				continue // the protocol says to ignore empty frames
+			}
+			if msgs, err = session.ParseMessages(data); err != nil {
+				t.cfg.Observer.Refused("bad_payload")
+				return websocket.CloseInvalidFramePayloadData, "Broken JSON encoding.", true
+			}
+			if len(msgs) == 0 {
+				continue
+			}
+		}
+		t.cfg.Observer.MessagesIn(t.name(), len(msgs), len(data))
+		if err := s.Deliver(context.Background(), msgs); err != nil {
+			return session.CodeInterrupted, "Connection interrupted", true // the session is already closed
+		}
+	}
+}
+
+func readErrorStatus(err error) (int, string) {
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		return ce.Code, ce.Text
+	case errors.Is(err, websocket.ErrReadLimit):
+		return websocket.CloseMessageTooBig, "Message too big"
+	}
+	return session.CodeInterrupted, "Connection interrupted"
+}
+
+// writeLoop is the connection's only writer: it waits for the session to
+// have something, writes it with a deadline, and sends a heartbeat frame
+// and a ping when idle. It ends after writing the close, or on an error.
+func (t *websocketTransport) writeLoop(conn wsConn, s *session.Session) {
+	heartbeat := time.NewTimer(t.cfg.Heartbeat)
+	defer heartbeat.Stop()
+	heartbeatDue := false
+	var b session.Batch
+	var buf []byte
+	for {
+		s.Take(&b, -1, heartbeatDue && !t.raw)
+		if b.Kind == session.FrameNone {
+			select {
+			case <-s.Wake():
+			case <-heartbeat.C:
+				if conn.WritePing(time.Now().Add(t.cfg.WriteTimeout)) != nil {
+					t.fail(conn, s)
+					return
+				}
+				heartbeatDue = true
+				if t.raw {
+					heartbeat.Reset(t.cfg.Heartbeat)
+				}
+			}
+			continue
+		}
+		heartbeatDue = false
+		deadline := time.Now().Add(t.cfg.WriteTimeout)
+		var err error
+		switch {
+		case b.Kind == session.FrameClose:
+			if !t.raw {
+				buf = session.AppendBatch(buf[:0], &b)
+				err = conn.WriteText(buf, deadline)
+			}
+			if err == nil {
+				err = conn.WriteClose(wsCloseCode(b.Code), b.Reason, deadline)
+			}
+			if err != nil {
+				t.fail(conn, s)
+				return
+			}
+			// Give the peer a moment to answer the close, then the reader ends.
+			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+			return
+		case t.raw:
+			for _, m := range b.Messages { // FrameOpen carries no message here
+				if err = conn.WriteText([]byte(m), deadline); err != nil {
+					break
+				}
+			}
+		default:
+			buf = session.AppendBatch(buf[:0], &b)
+			err = conn.WriteText(buf, deadline)
+		}
+		if err != nil {
+			t.fail(conn, s)
+			return
+		}
+		t.countOut(&b)
+		heartbeat.Reset(t.cfg.Heartbeat)
+	}
+}
+
+// fail ends a connection that could not be written to.
+func (t *websocketTransport) fail(conn wsConn, s *session.Session) {
+	_ = s.Close(session.CodeInterrupted, "Connection interrupted")
+	_ = conn.Close() // unblocks the reader
+}
+
+func (t *websocketTransport) countOut(b *session.Batch) {
+	switch b.Kind {
+	case session.FrameMessages:
+		n := 0
+		for _, m := range b.Messages {
+			n += len(m)
+		}
+		t.cfg.Observer.MessagesOut(t.name(), len(b.Messages), n)
+	case session.FrameHeartbeat:
+		t.cfg.Observer.Heartbeat(t.name())
+	}
+}
+
+// wsCloseCode maps a SockJS close code to one a websocket close frame may
+// carry (RFC 6455 §7.4); SockJS-only codes such as 2010 become 1000.
+func wsCloseCode(code int) int {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1011, code >= 3000 && code <= 4999:
+		return code
+	}
+	return websocket.CloseNormalClosure
+}
+
+// truncateReason shortens a close reason to the 123 bytes a close frame
+// has room for, on a rune boundary.
+func truncateReason(s string) string {
+	const max = 123
+	if len(s) <= max {
+		return s
+	}
+	i := max
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, part := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// gorillaConn adapts a gorilla connection (RFC 6455) to wsConn.
+type gorillaConn struct{ c *websocket.Conn }
+
+func (g gorillaConn) ReadMessage() ([]byte, error) {
+	_, p, err := g.c.ReadMessage()
+	return p, err
+}
+
+func (g gorillaConn) WriteText(p []byte, deadline time.Time) error {
+	_ = g.c.SetWriteDeadline(deadline)
+	return g.c.WriteMessage(websocket.TextMessage, p)
+}
+
+func (g gorillaConn) WritePing(deadline time.Time) error {
+	return g.c.WriteControl(websocket.PingMessage, nil, deadline)
+}
+
+func (g gorillaConn) WriteClose(code int, reason string, deadline time.Time) error {
+	msg := websocket.FormatCloseMessage(code, truncateReason(reason))
+	return g.c.WriteControl(websocket.CloseMessage, msg, deadline)
+}
+
+func (g gorillaConn) SetReadDeadline(t time.Time) error { return g.c.SetReadDeadline(t) }
+
+func (g gorillaConn) OnActivity(f func()) {
+	g.c.SetPongHandler(func(string) error { f(); return nil })
+}
+
+func (g gorillaConn) Close() error { return g.c.Close() }
