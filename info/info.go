@@ -63,6 +63,9 @@ func (i Info) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 // Static serves fixed content that browsers may cache for a year, with a
 // strong ETag and 304 answers.
 type Static struct {
+	// Source is what the content was made from: the iframe page's
+	// sockjs-client URL.
+	Source      string
 	body        []byte
 	contentType string
 	etag        string
@@ -90,6 +93,7 @@ func NewIframe(sockjsURL string) *Static {
 </html>`
 	sum := sha256.Sum256([]byte(page))
 	return &Static{
+		Source:      sockjsURL,
 		body:        []byte(page),
 		contentType: "text/html; charset=UTF-8",
 		etag:        `"` + hex.EncodeToString(sum[:16]) + `"`,

@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/sockjsd/sockjsd/info"
 	"github.com/sockjsd/sockjsd/session"
@@ -33,16 +37,21 @@ type Server struct {
 	transports map[string]transports.Transport
 	raw        transports.Transport // nil when disabled
 	info       info.Info
-	iframe     *info.Static
+	iframe     iframeCache
 	script     *info.Static
 	work       tracker // every ServeHTTP call and application handler
 }
 
-// New returns a Server for the SockJS endpoint at prefix (such as "/echo";
-// it must not end with "/"), calling h for each session. The Server
-// handles every URL starting with prefix and strips the prefix itself, so
-// mount it at the same path: with chi, r.Mount("/echo", srv); with
-// http.ServeMux, mux.Handle("/echo/", srv) and mux.Handle("/echo", srv).
+// New returns a Server for the SockJS endpoint at prefix (such as "/echo"),
+// calling h for each session. The Server handles every URL starting with
+// prefix and strips the prefix itself, so mount it at the same path: with
+// chi, r.Mount("/echo", srv); with http.ServeMux, mux.Handle("/echo/", srv)
+// and mux.Handle("/echo", srv).
+//
+// An empty prefix means the Server is mounted by a router that strips the
+// prefix for it: chi's Mount (the only way under a route with URL
+// parameters, such as /rooms/{room}/chat) or http.StripPrefix.
+//
 // A nil opts means every default. New panics on a malformed
 // AllowedOrigins pattern.
 func New(prefix string, h HandlerFunc, opts *Options) *Server {
@@ -63,11 +72,6 @@ func New(prefix string, h HandlerFunc, opts *Options) *Server {
 		info:   info.Info{Websocket: !o.DisableWebsocket, CookieNeeded: o.JSessionID},
 		script: info.NewClientScript(),
 	}
-	sockjsURL := o.SockJSURL
-	if sockjsURL == "" {
-		sockjsURL = s.prefix + "/" + info.ClientScriptName
-	}
-	s.iframe = info.NewIframe(sockjsURL)
 	cfg := &transports.Config{
 		Heartbeat:      o.Heartbeat,
 		ResponseLimit:  o.ResponseLimit,
@@ -92,7 +96,7 @@ func New(prefix string, h HandlerFunc, opts *Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.work.add()
 	defer s.work.done()
-	rest, ok := strings.CutPrefix(r.URL.Path, s.prefix)
+	rest, ok := s.relativePath(r)
 	if !ok {
 		http.NotFound(w, r)
 		return
@@ -133,7 +137,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// origin, so no origin check could stop them: turn them off.
 			s.refuse(w, "origin", "Iframe transports are disabled: origins are restricted.", http.StatusForbidden)
 		} else if allowMethod(w, r, "GET, HEAD") {
-			s.iframe.ServeHTTP(w, r)
+			s.iframe.get(s.sockjsURL(r, rest)).ServeHTTP(w, r)
 		}
 		return
 	}
@@ -159,6 +163,45 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	t.Serve(w, r, sessionID)
+}
+
+// relativePath returns the path of r below the Server's mount point.
+func (s *Server) relativePath(r *http.Request) (string, bool) {
+	if s.prefix == "" {
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePath != "" {
+			return rc.RoutePath, true
+		}
+		return r.URL.Path, true
+	}
+	return strings.CutPrefix(r.URL.Path, s.prefix)
+}
+
+// sockjsURL is the sockjs-client URL of the iframe page: the configured
+// one, or the copy this Server serves under its actual mount point.
+func (s *Server) sockjsURL(r *http.Request, rest string) string {
+	if s.opts.SockJSURL != "" {
+		return s.opts.SockJSURL
+	}
+	// RequestURI still has the path a prefix-stripping router removed.
+	path := r.URL.Path
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+		path = u.Path
+	}
+	mount, _ := strings.CutSuffix(path, rest)
+	return mount + "/" + info.ClientScriptName
+}
+
+// iframeCache keeps the iframe page for the last sockjs-client URL: a
+// Server is nearly always reached under one mount point.
+type iframeCache struct{ last atomic.Pointer[info.Static] }
+
+func (c *iframeCache) get(sockjsURL string) *info.Static {
+	if p := c.last.Load(); p != nil && p.Source == sockjsURL {
+		return p
+	}
+	p := info.NewIframe(sockjsURL)
+	c.last.Store(p)
+	return p
 }
 
 // parseSessionPath splits "/<server>/<session>/<transport>". Server and

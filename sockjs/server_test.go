@@ -1,0 +1,435 @@
+package sockjs_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/gorilla/websocket"
+
+	"github.com/sockjsd/sockjsd/sockjs"
+)
+
+func echo(s *sockjs.Session) {
+	for {
+		msg, err := s.Recv(context.Background())
+		if err != nil {
+			return
+		}
+		_ = s.Send(msg)
+	}
+}
+
+// roundTrip opens an xhr-polling session under base and echoes one message.
+func roundTrip(t *testing.T, base string) {
+	t.Helper()
+	url := base + "/000/" + newID()
+	expect(t, post(t, url+"/xhr", ""), 200, "o\n")
+	expect(t, post(t, url+"/xhr_send", `["hi"]`), 204, "")
+	expect(t, post(t, url+"/xhr", ""), 200, "a[\"hi\"]\n")
+}
+
+func TestMounting(t *testing.T) {
+	tests := []struct {
+		name   string
+		router func() http.Handler
+		base   string
+	}{
+		{"chi Mount", func() http.Handler {
+			r := chi.NewRouter()
+			r.Mount("/echo", sockjs.New("/echo", echo, nil))
+			return r
+		}, "/echo"},
+		{"chi Mount, prefix from chi", func() http.Handler {
+			r := chi.NewRouter()
+			r.Route("/api", func(r chi.Router) { r.Mount("/echo", sockjs.New("", echo, nil)) })
+			return r
+		}, "/api/echo"},
+		{"ServeMux", func() http.Handler {
+			mux := http.NewServeMux()
+			srv := sockjs.New("/a/b/echo", echo, nil)
+			mux.Handle("/a/b/echo/", srv)
+			mux.Handle("/a/b/echo", srv)
+			return mux
+		}, "/a/b/echo"},
+		{"StripPrefix", func() http.Handler {
+			mux := http.NewServeMux()
+			mux.Handle("/echo/", http.StripPrefix("/echo", sockjs.New("", echo, nil)))
+			return mux
+		}, "/echo"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := serve(t, tt.router()) + tt.base
+			expect(t, do(t, "GET", base+"/", "", nil), 200, "Welcome to SockJS!\n")
+			roundTrip(t, base)
+			ws := dialWS(t, base+"/000/"+newID()+"/websocket", nil)
+			if got := readWS(t, ws); got != "o" {
+				t.Fatalf("websocket opened with %q", got)
+			}
+			// The iframe page loads the client script from where it is served.
+			iframe := do(t, "GET", base+"/iframe.html", "", nil)
+			src := base + "/sockjs-"
+			src = src[strings.Index(src, tt.base):]
+			if !strings.Contains(iframe.body, `src="`+src) {
+				t.Fatalf("iframe page does not load the script from %s: %s", src, iframe.body)
+			}
+			script := do(t, "GET", base+"/sockjs-1.6.1.min.js", "", nil)
+			if script.status != 200 || !strings.Contains(script.body, "sockjs-client v1.6.1") {
+				t.Fatalf("client script: %d", script.status)
+			}
+		})
+	}
+}
+
+// With chi, the application reads the URL parameters of the route the
+// session was opened on, long after chi has recycled its routing context.
+func TestRequestKeepsChiURLParams(t *testing.T) {
+	rooms := make(chan string, 2)
+	r := chi.NewRouter()
+	r.Route("/rooms/{room}", func(r chi.Router) {
+		r.Mount("/chat", sockjs.New("", func(s *sockjs.Session) {
+			_, _ = s.Recv(context.Background()) // by then the opening request is long over
+			rooms <- chi.URLParam(s.Request(), "room")
+		}, nil))
+	})
+	base := serve(t, r)
+	urls := []string{base + "/rooms/blue/chat/0/" + newID(), base + "/rooms/red/chat/0/" + newID()}
+	for _, u := range urls {
+		expect(t, post(t, u+"/xhr", ""), 200, "o\n")
+	}
+	for i := 0; i < 50; i++ { // let chi reuse its pooled contexts
+		do(t, "GET", base+"/rooms/green/chat/info", "", nil)
+	}
+	for _, u := range urls {
+		expect(t, post(t, u+"/xhr_send", `["x"]`), 204, "")
+	}
+	got := map[string]bool{<-rooms: true, <-rooms: true}
+	if !got["blue"] || !got["red"] {
+		t.Fatalf("rooms seen: %v, want blue and red", got)
+	}
+}
+
+func TestRequestSnapshot(t *testing.T) {
+	reqs := make(chan *http.Request, 1)
+	srv := sockjs.New("/echo", func(s *sockjs.Session) {
+		if s.Transport() != "xhr" || s.ID() == "" {
+			t.Errorf("transport %q id %q", s.Transport(), s.ID())
+		}
+		reqs <- s.Request()
+		<-s.Context().Done()
+	}, nil)
+	base := serve(t, srv) + "/echo/0/" + newID()
+	do(t, "POST", base+"/xhr", "", map[string]string{"Cookie": "user=ann", "X-Token": "t1"})
+	r := <-reqs
+	if c, err := r.Cookie("user"); err != nil || c.Value != "ann" || r.Header.Get("X-Token") != "t1" {
+		t.Fatalf("opening request lost its cookie or header: %v", r.Header)
+	}
+	if err := r.Context().Err(); err != nil {
+		t.Fatalf("request context is done after the request: %v", err)
+	}
+	if r.Body != http.NoBody {
+		t.Fatal("request body should be empty")
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	srv := sockjs.New("/echo", echo, &sockjs.Options{Heartbeat: time.Minute})
+	base := serve(t, srv) + "/echo"
+
+	// A websocket, and an xhr long poll waiting for data.
+	ws := dialWS(t, base+"/000/"+newID()+"/websocket", nil)
+	if got := readWS(t, ws); got != "o" {
+		t.Fatal(got)
+	}
+	poll := base + "/000/" + newID()
+	expect(t, post(t, poll+"/xhr", ""), 200, "o\n")
+	polled := make(chan response, 1)
+	go func() { polled <- post(t, poll+"/xhr", "") }()
+	time.Sleep(50 * time.Millisecond)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	const goingAway = `c[1001,"Server shutting down"]`
+	if got := readWS(t, ws); got != goingAway {
+		t.Fatalf("websocket got %q", got)
+	}
+	if _, _, err := ws.ReadMessage(); !websocket.IsCloseError(err, 1001) {
+		t.Fatalf("websocket close: %v", err)
+	}
+	if r := <-polled; r.body != goingAway+"\n" {
+		t.Fatalf("long poll got %q", r.body)
+	}
+	// No new sessions after Shutdown.
+	if r := post(t, base+"/000/"+newID()+"/xhr", ""); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("new session after Shutdown: %d %q", r.status, r.body)
+	}
+}
+
+func TestShutdownHonoursContext(t *testing.T) {
+	release := make(chan struct{})
+	srv := sockjs.New("/stuck", func(s *sockjs.Session) { <-release }, nil)
+	base := serve(t, srv) + "/stuck/0/" + newID()
+	expect(t, post(t, base+"/xhr", ""), 200, "o\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown with a stuck handler: %v", err)
+	}
+	close(release)
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatalf("second Shutdown: %v", err)
+	}
+}
+
+func TestHandlerPanicEndsOnlyItsSession(t *testing.T) {
+	srv := sockjs.New("/p", func(s *sockjs.Session) {
+		msg, _ := s.Recv(context.Background())
+		if msg == "boom" {
+			panic("application bug")
+		}
+		echo(s)
+	}, nil)
+	base := serve(t, srv) + "/p/0/"
+	bad, good := base+newID(), base+newID()
+	for _, u := range []string{bad, good} {
+		expect(t, post(t, u+"/xhr", ""), 200, "o\n")
+	}
+	expect(t, post(t, bad+"/xhr_send", `["boom"]`), 204, "")
+	expect(t, post(t, bad+"/xhr", ""), 200, "c[1011,\"Internal server error\"]\n")
+	expect(t, post(t, good+"/xhr_send", `["fine","ok"]`), 204, "")
+	expect(t, post(t, good+"/xhr", ""), 200, "a[\"ok\"]\n") // "fine" was the first Recv
+}
+
+func TestHandlerReturnClosesSession(t *testing.T) {
+	srv := sockjs.New("/r", func(s *sockjs.Session) { _ = s.Send("bye") }, nil)
+	base := serve(t, srv) + "/r/0/" + newID()
+	expect(t, post(t, base+"/xhr", ""), 200, "o\n")
+	expect(t, post(t, base+"/xhr", ""), 200, "a[\"bye\"]\n")
+	expect(t, post(t, base+"/xhr", ""), 200, "c[1000,\"Normal closure\"]\n")
+}
+
+func TestAllowedOrigins(t *testing.T) {
+	srv := sockjs.New("/echo", echo, &sockjs.Options{
+		AllowedOrigins: []string{"https://app.example.com", "https://*.trusted.example"},
+	})
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	base := ts.URL + "/echo"
+	tests := []struct {
+		origin string
+		ok     bool
+	}{
+		{"", true}, // not a cross-origin browser request
+		{"https://app.example.com", true},
+		{"https://a.trusted.example", true},
+		{ts.URL, true}, // same origin
+		{"https://evil.example", false},
+		{"null", false},
+		{"https://app.example.com.evil.example", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.origin, func(t *testing.T) {
+			h := map[string]string{}
+			if tt.origin != "" {
+				h["Origin"] = tt.origin
+			}
+			r := do(t, "GET", base+"/info", "", h)
+			if (r.status == 200) != tt.ok {
+				t.Fatalf("/info: %d", r.status)
+			}
+			if !tt.ok && r.status != http.StatusForbidden {
+				t.Fatalf("/info refused with %d, want 403", r.status)
+			}
+			r = do(t, "POST", base+"/000/"+newID()+"/xhr", "", h)
+			if (r.status == 200) != tt.ok {
+				t.Fatalf("xhr: %d", r.status)
+			}
+			hdr := http.Header{}
+			if tt.origin != "" {
+				hdr.Set("Origin", tt.origin)
+			}
+			c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/0/"+newID()+"/websocket", hdr)
+			if (err == nil) != tt.ok {
+				t.Fatalf("websocket: %v", err)
+			}
+			if err == nil {
+				c.Close()
+			} else if resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("websocket refused with %d, want 403", resp.StatusCode)
+			}
+		})
+	}
+	// Iframe transports cannot be origin-checked: restricted origins turn them off.
+	if r := do(t, "GET", base+"/iframe.html", "", nil); r.status != http.StatusForbidden {
+		t.Fatalf("iframe page with restricted origins: %d", r.status)
+	}
+}
+
+// fakeClient makes requests look as if they came from the address in the
+// X-Test-Peer header, so one test can play several clients and a proxy.
+func fakeClient(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.Header.Get("X-Test-Peer"); p != "" {
+			r.RemoteAddr = p
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func TestSessionBinding(t *testing.T) {
+	proxy := netip.MustParsePrefix("10.0.0.0/8")
+	srv := sockjs.New("/echo", echo, &sockjs.Options{TrustedProxies: []netip.Prefix{proxy}})
+	base := serve(t, fakeClient(srv)) + "/echo/0/" + newID()
+	alice := map[string]string{"X-Test-Peer": "192.0.2.1:1111"}
+	expect(t, do(t, "POST", base+"/xhr", "", alice), 200, "o\n")
+
+	// Another port of the same address is the same client (polling opens
+	// new connections).
+	expect(t, do(t, "POST", base+"/xhr_send", `["a"]`, map[string]string{"X-Test-Peer": "192.0.2.1:2222"}), 204, "")
+	// Another address is not: the session does not exist for it.
+	mallory := map[string]string{"X-Test-Peer": "198.51.100.7:1111"}
+	if r := do(t, "POST", base+"/xhr_send", `["evil"]`, mallory); r.status != 404 {
+		t.Fatalf("send from another client: %d", r.status)
+	}
+	if r := do(t, "POST", base+"/xhr", "", mallory); r.status != 404 {
+		t.Fatalf("poll from another client: %d", r.status)
+	}
+	// Behind a trusted proxy, X-Forwarded-For names the client; a client
+	// cannot forge it by prepending entries.
+	viaProxy := map[string]string{"X-Test-Peer": "10.1.2.3:80", "X-Forwarded-For": "203.0.113.9, 192.0.2.1"}
+	expect(t, do(t, "POST", base+"/xhr", "", viaProxy), 200, "a[\"a\"]\n")
+	forged := map[string]string{"X-Test-Peer": "198.51.100.7:1", "X-Forwarded-For": "192.0.2.1"}
+	if r := do(t, "POST", base+"/xhr_send", `["evil"]`, forged); r.status != 404 {
+		t.Fatalf("X-Forwarded-For from an untrusted peer was believed: %d", r.status)
+	}
+
+	// Binding can be turned off.
+	open := sockjs.New("/echo", echo, &sockjs.Options{SessionKey: sockjs.NoSessionBinding})
+	base = serve(t, fakeClient(open)) + "/echo/0/" + newID()
+	expect(t, do(t, "POST", base+"/xhr", "", alice), 200, "o\n")
+	expect(t, do(t, "POST", base+"/xhr_send", `["a"]`, mallory), 204, "")
+}
+
+func TestClientIP(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	tests := []struct {
+		remote, xff, want string
+	}{
+		{"192.0.2.1:5", "", "192.0.2.1"},
+		{"192.0.2.1:5", "203.0.113.9", "192.0.2.1"}, // untrusted peer: header ignored
+		{"10.0.0.1:5", "203.0.113.9", "203.0.113.9"},
+		{"10.0.0.1:5", "203.0.113.9, 10.0.0.2", "203.0.113.9"},
+		{"10.0.0.1:5", "198.51.100.1, 203.0.113.9", "203.0.113.9"},
+		{"10.0.0.1:5", "garbage, 10.0.0.3", "10.0.0.3"},
+		{"10.0.0.1:5", "", "10.0.0.1"},
+		{"[::1]:5", "2001:db8::1", "2001:db8::1"},
+		{"not-an-address", "", "not-an-address"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tt.remote
+		if tt.xff != "" {
+			r.Header.Set("X-Forwarded-For", tt.xff)
+		}
+		if got := sockjs.ClientIP(r, trusted); got != tt.want {
+			t.Errorf("ClientIP(%s, XFF %q) = %s, want %s", tt.remote, tt.xff, got, tt.want)
+		}
+	}
+}
+
+func TestMaxSessions(t *testing.T) {
+	srv := sockjs.New("/echo", echo, &sockjs.Options{MaxSessions: 1})
+	base := serve(t, srv) + "/echo/0/"
+	first := base + newID()
+	expect(t, post(t, first+"/xhr", ""), 200, "o\n")
+	if r := post(t, base+newID()+"/xhr", ""); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("second session: %d %q", r.status, r.body)
+	}
+	ws := dialWS(t, base+newID()+"/websocket", nil)
+	if _, _, err := ws.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseTryAgainLater) {
+		t.Fatalf("websocket over the cap: %v", err)
+	}
+	// The existing session is unharmed.
+	expect(t, post(t, first+"/xhr_send", `["x"]`), 204, "")
+	expect(t, post(t, first+"/xhr", ""), 200, "a[\"x\"]\n")
+}
+
+func TestMaxSendBody(t *testing.T) {
+	srv := sockjs.New("/echo", echo, &sockjs.Options{MaxSendBody: 64})
+	base := serve(t, srv) + "/echo/0/" + newID()
+	expect(t, post(t, base+"/xhr", ""), 200, "o\n")
+	big := `["` + strings.Repeat("x", 100) + `"]`
+	if r := post(t, base+"/xhr_send", big); r.status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("xhr_send over the limit: %d", r.status)
+	}
+	r := do(t, "POST", base+"/jsonp_send", "d="+big, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if r.status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("jsonp_send over the limit: %d", r.status)
+	}
+	// The session carries on.
+	expect(t, post(t, base+"/xhr_send", `["ok"]`), 204, "")
+	expect(t, post(t, base+"/xhr", ""), 200, "a[\"ok\"]\n")
+}
+
+func TestSlowClientIsClosed(t *testing.T) {
+	sent := make(chan error, 1)
+	srv := sockjs.New("/flood", func(s *sockjs.Session) {
+		var err error
+		for i := 0; i < 10 && err == nil; i++ {
+			err = s.Send("message")
+		}
+		sent <- err
+		<-s.Context().Done()
+	}, &sockjs.Options{SendQueueMessages: 4})
+	base := serve(t, srv) + "/flood/0/" + newID()
+	expect(t, post(t, base+"/xhr", ""), 200, "o\n")
+	if err := <-sent; !errors.Is(err, sockjs.ErrSlowClient) {
+		t.Fatalf("Send past the queue bound: %v", err)
+	}
+	expect(t, post(t, base+"/xhr", ""), 200, "a[\"message\",\"message\",\"message\",\"message\"]\n")
+	expect(t, post(t, base+"/xhr", ""), 200, "c[1008,\"Send queue full\"]\n")
+}
+
+// Sessions are independent: one whose application never reads does not
+// delay another's messages.
+func TestStalledSessionDoesNotBlockOthers(t *testing.T) {
+	var once sync.Once
+	stalled := make(chan struct{})
+	srv := sockjs.New("/echo", func(s *sockjs.Session) {
+		if strings.HasPrefix(s.ID(), "stall") {
+			once.Do(func() { close(stalled) })
+			<-s.Context().Done() // never reads
+			return
+		}
+		echo(s)
+	}, &sockjs.Options{RecvQueue: 1, RecvTimeout: time.Minute})
+	base := serve(t, srv) + "/echo/0/"
+	stall := base + "stall" + newID()
+	expect(t, post(t, stall+"/xhr", ""), 200, "o\n")
+	<-stalled
+	go func() { // fills the queue, then waits for room
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "POST", stall+"/xhr_send", strings.NewReader(`["1","2","3"]`))
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	roundTrip(t, base[:len(base)-len("/0/")])
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("another session took %v", d)
+	}
+}
