@@ -65,6 +65,13 @@ func (r *Registry) Remove(s *Session) {
 	delete(r.all, s)
 }
 
+// Closed reports whether Close has been called.
+func (r *Registry) Closed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
 // Len returns how many sessions are registered.
 func (r *Registry) Len() int {
 	r.mu.Lock()

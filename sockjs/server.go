@@ -135,7 +135,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !s.origins.any {
 			// The iframe transports' requests come from the server's own
 			// origin, so no origin check could stop them: turn them off.
-			s.refuse(w, "origin", "Iframe transports are disabled: origins are restricted.", http.StatusForbidden)
+			s.refuse(w, r, "origin", "Iframe transports are disabled: origins are restricted.", http.StatusForbidden)
 		} else if allowMethod(w, r, "GET, HEAD") {
 			s.iframe.get(s.sockjsURL(r, rest)).ServeHTTP(w, r)
 		}
@@ -252,13 +252,16 @@ func (s *Server) checkOrigin(w http.ResponseWriter, r *http.Request) bool {
 	if s.origins.allows(r) {
 		return true
 	}
-	s.opts.Logger.Info("sockjs: origin refused", "origin", r.Header.Get("Origin"), "path", r.URL.Path)
-	s.refuse(w, "origin", "Origin not allowed.", http.StatusForbidden)
+	s.refuse(w, r, "origin", "Origin not allowed.", http.StatusForbidden)
 	return false
 }
 
-func (s *Server) refuse(w http.ResponseWriter, reason, msg string, code int) {
+// refuse counts, logs (at info: it is the client's doing) and answers a
+// refused request.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, reason, msg string, code int) {
 	s.opts.Metrics.Refused(reason)
+	s.opts.Logger.Info("sockjs: request refused", "reason", reason, "origin", r.Header.Get("Origin"),
+		"path", r.URL.Path, "remote", r.RemoteAddr)
 	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 	w.WriteHeader(code)
 	_, _ = w.Write([]byte(msg))
@@ -313,8 +316,10 @@ func (x sessions) OpenHTTP(r *http.Request, id, transport string) (*session.Sess
 		return session.New(id, key, x.s.limits, x.s.registry.Remove)
 	})
 	switch {
+	case ss == nil && x.s.registry.Closed():
+		return nil, transports.ErrShuttingDown
 	case ss == nil:
-		return nil, transports.ErrRefused
+		return nil, transports.ErrSessionLimit
 	case !created && ss.Owner() != key:
 		return nil, transports.ErrNotYours
 	case created:
@@ -326,21 +331,16 @@ func (x sessions) OpenHTTP(r *http.Request, id, transport string) (*session.Sess
 func (x sessions) OpenWebsocket(r *http.Request, id, transport string) (*session.Session, error) {
 	ss := session.New(id, "", x.s.limits, nil)
 	if !x.s.registry.Add(ss, x.s.opts.MaxSessions) {
-		return nil, transports.ErrRefused
+		if x.s.registry.Closed() {
+			return nil, transports.ErrShuttingDown
+		}
+		return nil, transports.ErrSessionLimit
 	}
 	x.s.start(ss, r, transport)
 	return ss, nil
 }
 
 func (x sessions) End(ss *session.Session) { x.s.registry.Remove(ss) }
-
-func (x sessions) Go(f func()) {
-	x.s.work.add()
-	go func() {
-		defer x.s.work.done()
-		f()
-	}()
-}
 
 // start runs the application's handler for a new session.
 func (s *Server) start(ss *session.Session, r *http.Request, transport string) {
@@ -350,7 +350,9 @@ func (s *Server) start(ss *session.Session, r *http.Request, transport string) {
 	if log.Enabled(context.Background(), slog.LevelDebug) {
 		log.Debug("sockjs: session opened", "session", ss.ID(), "transport", transport, "remote", r.RemoteAddr)
 	}
-	sessions{s}.Go(func() {
+	s.work.add()
+	go func() {
+		defer s.work.done()
 		defer func() {
 			if p := recover(); p != nil {
 				log.Error("sockjs: handler panicked", "session", ss.ID(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -369,7 +371,7 @@ func (s *Server) start(ss *session.Session, r *http.Request, transport string) {
 			}
 		}()
 		s.handler(pub)
-	})
+	}()
 }
 
 // tracker counts work under way so that Shutdown can wait for it. Unlike

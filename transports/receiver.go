@@ -40,20 +40,19 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 	if k.callback {
 		var err error
 		if callback, err = callbackParam(r); err != nil {
-			t.cfg.Observer.Refused("callback")
+			t.cfg.refuse(r, "callback", err)
 			plainError(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 	}
 	s, err := t.cfg.Sessions.OpenHTTP(r, sessionID, k.name)
-	switch {
-	case errors.Is(err, ErrNotYours):
-		t.cfg.Observer.Refused("session_binding")
-		http.NotFound(w, r)
-		return
-	case err != nil:
-		t.cfg.Observer.Refused("session_limit")
-		plainError(w, "No new sessions accepted.", http.StatusServiceUnavailable)
+	if err != nil {
+		t.cfg.refuse(r, refusalReason(err), err)
+		if errors.Is(err, ErrNotYours) {
+			http.NotFound(w, r) // to another client, the session does not exist
+		} else {
+			plainError(w, "No new sessions accepted.", http.StatusServiceUnavailable)
+		}
 		return
 	}
 

@@ -2,6 +2,7 @@ package transports
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"unsafe"
@@ -36,20 +37,20 @@ func (t *sender) Serve(w http.ResponseWriter, r *http.Request, sessionID string)
 		return
 	}
 	if r.ContentLength > t.cfg.MaxSendBody {
-		t.tooLarge(w)
+		t.tooLarge(w, r)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.cfg.MaxSendBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			t.tooLarge(w)
+			t.tooLarge(w, r)
 		}
 		return // otherwise the client is gone
 	}
 	msgs, err := session.ParseMessages(t.kind.payload(r, body))
 	if err != nil {
-		t.cfg.Observer.Refused("bad_payload")
+		t.cfg.refuse(r, "bad_payload", err)
 		plainError(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -64,14 +65,14 @@ func (t *sender) Serve(w http.ResponseWriter, r *http.Request, sessionID string)
 		// close frame, which tells the client more than an error would.
 		t.kind.ok(w)
 	case errors.Is(err, session.ErrRecvTimeout):
-		t.cfg.Observer.Refused("recv_queue_full")
+		t.cfg.refuse(r, "recv_queue_full", err)
 		plainError(w, "Receive queue full.", http.StatusServiceUnavailable)
 	}
 	// Any other error: the client went away while we waited.
 }
 
-func (t *sender) tooLarge(w http.ResponseWriter) {
-	t.cfg.Observer.Refused("body_too_large")
+func (t *sender) tooLarge(w http.ResponseWriter, r *http.Request) {
+	t.cfg.refuse(r, "body_too_large", fmt.Errorf("body over %d bytes", t.cfg.MaxSendBody))
 	plainError(w, "Payload too large.", http.StatusRequestEntityTooLarge)
 }
 

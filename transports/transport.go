@@ -30,9 +30,10 @@ type Transport interface {
 
 // Errors of Sessions.OpenHTTP and OpenWebsocket.
 var (
-	// ErrRefused: no new session may open now (the session cap is
-	// reached, or the server is shutting down).
-	ErrRefused = errors.New("sockjs: no new sessions accepted")
+	// ErrSessionLimit: the cap on open sessions is reached.
+	ErrSessionLimit = errors.New("sockjs: too many sessions")
+	// ErrShuttingDown: the server accepts no new sessions any more.
+	ErrShuttingDown = errors.New("sockjs: shutting down")
 	// ErrNotYours: the session exists but belongs to another client.
 	ErrNotYours = errors.New("sockjs: session bound to another client")
 )
@@ -50,8 +51,6 @@ type Sessions interface {
 	OpenWebsocket(r *http.Request, id, transport string) (*session.Session, error)
 	// End forgets a websocket session once its connection is over.
 	End(s *session.Session)
-	// Go runs f on a goroutine that Shutdown waits for.
-	Go(f func())
 }
 
 // Observer receives counts of what happens; see sockjs.Metrics.
@@ -100,6 +99,25 @@ func RawWebsocket(cfg *Config) Transport { return &websocketTransport{cfg: cfg, 
 // NoCache is the Cache-Control value of every response that must never be
 // cached (GET transports, and POSTs that iOS 6 would cache).
 const NoCache = "no-store, no-cache, no-transform, must-revalidate, max-age=0"
+
+// refuse counts and logs a refused request. Refusals are the client's
+// doing, so they are logged at info level, never as errors.
+func (c *Config) refuse(r *http.Request, reason string, err error) {
+	c.Observer.Refused(reason)
+	c.Logger.Info("sockjs: request refused", "reason", reason, "error", err,
+		"path", r.URL.Path, "remote", r.RemoteAddr)
+}
+
+// refusalReason names an error of Sessions for metrics and logs.
+func refusalReason(err error) string {
+	switch {
+	case errors.Is(err, ErrShuttingDown):
+		return "shutting_down"
+	case errors.Is(err, ErrNotYours):
+		return "session_binding"
+	}
+	return "session_limit"
+}
 
 // plainError answers with a text/plain error body, as the protocol words them.
 func plainError(w http.ResponseWriter, msg string, code int) {

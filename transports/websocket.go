@@ -89,8 +89,8 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 
 	s, err := t.cfg.Sessions.OpenWebsocket(r, sessionID, t.name())
 	if err != nil {
-		t.cfg.Observer.Refused("session_limit")
-		_ = conn.WriteClose(websocket.CloseTryAgainLater, "Too many sessions", time.Now().Add(t.cfg.WriteTimeout))
+		t.cfg.refuse(r, refusalReason(err), err)
+		_ = conn.WriteClose(websocket.CloseTryAgainLater, "No new sessions accepted", time.Now().Add(t.cfg.WriteTimeout))
 		return
 	}
 	defer t.cfg.Sessions.End(s)
@@ -103,7 +103,7 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 		defer close(writerDone)
 		t.writeLoop(conn, s)
 	}()
-	code, reason, alive := t.readLoop(conn, s)
+	code, reason, alive := t.readLoop(r, conn, s)
 	_ = s.Close(code, reason) // no-op if the session closed first
 	if !alive {
 		_ = conn.Close() // nothing more can be written: let the writer fail fast
@@ -114,7 +114,7 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 // readLoop delivers incoming messages until the connection or the session
 // ends, and says how: the close code and reason, and whether the writer may
 // still send the close (after a protocol error) or the connection is dead.
-func (t *websocketTransport) readLoop(conn wsConn, s *session.Session) (code int, reason string, alive bool) {
+func (t *websocketTransport) readLoop(r *http.Request, conn wsConn, s *session.Session) (code int, reason string, alive bool) {
 	// Liveness: the writer pings every heartbeat; a peer that shows no
 	// sign of life for two heartbeats is gone (half-open connection).
 	// Hixie-76 has no ping, so only a failed write finds a dead peer there.
@@ -138,7 +138,7 @@ func (t *websocketTransport) readLoop(conn wsConn, s *session.Session) (code int
 				continue // the protocol says to ignore empty frames
 			}
 			if msgs, err = session.ParseMessages(data); err != nil {
-				t.cfg.Observer.Refused("bad_payload")
+				t.cfg.refuse(r, "bad_payload", err)
 				return websocket.CloseInvalidFramePayloadData, "Broken JSON encoding.", true
 			}
 			if len(msgs) == 0 {
