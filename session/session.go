@@ -117,7 +117,7 @@ type Session struct {
 // never detaches before the end, pass nil.
 func New(id, owner string, limits Limits, onIdle func(*Session)) *Session {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Session{
+	s := &Session{
 		id:        id,
 		owner:     owner,
 		limits:    limits,
@@ -129,6 +129,12 @@ func New(id, owner string, limits Limits, onIdle func(*Session)) *Session {
 		released:  make(chan struct{}, 1),
 		onIdle:    onIdle,
 	}
+	// A session starts without a receiver: if none ever attaches (the
+	// request that opened it failed first), the disconnect delay ends it.
+	s.mu.Lock()
+	s.armTimerLocked()
+	s.mu.Unlock()
+	return s
 }
 
 // ID returns the session id the client chose.
@@ -200,9 +206,8 @@ func (s *Session) Close(code int, reason string) error {
 func (s *Session) closeLocked(code int, reason string) {
 	s.state = stateClosed
 	s.code, s.reason = code, reason
-	// Unread incoming messages are dropped: nobody will read them.
-	clear(s.inbox)
-	s.inbox, s.inboxHead = nil, 0
+	// Incoming messages already queued stay for Recv: a client's last
+	// message before it closed is still delivered.
 	if !s.leased {
 		s.armTimerLocked()
 	}
@@ -426,8 +431,9 @@ func (s *Session) Deliver(ctx context.Context, msgs []string) error {
 	return nil
 }
 
-// Recv returns the next incoming message, waiting for one. After the
-// session is closed it returns ErrClosed.
+// Recv returns the next incoming message, waiting for one. Once the
+// session is closed and the messages that arrived before are read, it
+// returns ErrClosed.
 func (s *Session) Recv(ctx context.Context) (string, error) {
 	for {
 		s.mu.Lock()
