@@ -1,0 +1,108 @@
+package transports
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/sockjsd/sockjsd/session"
+)
+
+type nopObserver struct{}
+
+func (nopObserver) MessagesIn(string, int, int)  {}
+func (nopObserver) MessagesOut(string, int, int) {}
+func (nopObserver) Refused(string)               {}
+func (nopObserver) ReceiverConflict(string)      {}
+func (nopObserver) Heartbeat(string)             {}
+
+func benchLimits() session.Limits {
+	return session.Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 1024, RecvQueue: 16,
+		RecvTimeout: time.Second, DisconnectDelay: time.Minute}
+}
+
+// BenchmarkEnvelope measures each HTTP transport's framing of one frame.
+func BenchmarkEnvelope(b *testing.B) {
+	frame := session.AppendMessages(nil, []string{`a message with "quotes" </script> and 100%`})
+	for _, k := range []*receiverKind{&xhrPolling, &eventSource, &htmlFile, &jsonpPolling} {
+		b.Run(k.name, func(b *testing.B) {
+			b.ReportAllocs()
+			buf := make([]byte, 0, 512)
+			for b.Loop() {
+				buf = k.envelope(buf[:0], "callback", frame)
+			}
+		})
+	}
+}
+
+// discardConn is a websocket connection that writes nowhere and tells the
+// benchmark each time a frame was written.
+type discardConn struct{ wrote chan struct{} }
+
+func (c *discardConn) ReadMessage() ([]byte, error) { select {} }
+func (c *discardConn) WriteText(p []byte, _ time.Time) error {
+	c.wrote <- struct{}{}
+	return nil
+}
+func (c *discardConn) WritePing(time.Time) error               { return nil }
+func (c *discardConn) WriteClose(int, string, time.Time) error { return nil }
+func (c *discardConn) SetReadDeadline(time.Time) error         { return nil }
+func (c *discardConn) OnActivity(func())                       {}
+func (c *discardConn) Close() error                            { return nil }
+
+// BenchmarkWebsocketWritePath is one outgoing websocket message end to
+// end, minus the network: Send, the writer's wake-up, Take, framing, the
+// write call. The design allows it no allocation.
+func BenchmarkWebsocketWritePath(b *testing.B) {
+	cfg := &Config{Heartbeat: time.Hour, WriteTimeout: time.Second, Observer: nopObserver{},
+		Logger: slog.New(slog.DiscardHandler)}
+	t := &websocketTransport{cfg: cfg}
+	s := session.New("bench", "", benchLimits(), nil)
+	_ = s.Attach(context.Background(), 0)
+	conn := &discardConn{wrote: make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t.writeLoop(conn, s)
+	}()
+	<-conn.wrote // the open frame
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Send("hello, world 123"); err != nil {
+			b.Fatal(err)
+		}
+		<-conn.wrote
+	}
+	b.StopTimer()
+	_ = s.Close(1000, "")
+	<-conn.wrote // the close frame
+	<-done
+}
+
+// discardResponse is an http.ResponseWriter that writes nowhere.
+type discardResponse struct{ h http.Header }
+
+func (d *discardResponse) Header() http.Header         { return d.h }
+func (d *discardResponse) Write(p []byte) (int, error) { return io.Discard.Write(p) }
+func (d *discardResponse) WriteHeader(int)             {}
+func (d *discardResponse) Flush()                      {}
+
+func (d *discardResponse) SetWriteDeadline(time.Time) error { return nil }
+
+// BenchmarkStreamingWritePath is one outgoing message on an HTTP streaming
+// response (xhr_streaming): framing, envelope and write with its deadline
+// and flush.
+func BenchmarkStreamingWritePath(b *testing.B) {
+	fw := newFrameWriter(&discardResponse{h: http.Header{}}, time.Second, true)
+	msgs := []string{"hello, world 123"}
+	b.ReportAllocs()
+	for b.Loop() {
+		fw.frame = session.AppendMessages(fw.frame[:0], msgs)
+		if err := fw.write(xhrStreaming.envelope(fw.out[:0], "", fw.frame)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
