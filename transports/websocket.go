@@ -103,18 +103,34 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 		defer close(writerDone)
 		t.writeLoop(conn, s)
 	}()
-	code, reason, alive := t.readLoop(r, conn, s)
-	_ = s.Close(code, reason) // no-op if the session closed first
-	if !alive {
+	code, reason, end := t.readLoop(r, conn, s)
+	switch end {
+	case peerGone:
 		_ = conn.Close() // nothing more can be written: let the writer fail fast
+	case badInput:
+		// The client broke the protocol: it gets a websocket close frame
+		// with the reason and the connection ends, with no SockJS frame
+		// after its bad message. A close is a control frame, safe to write
+		// beside the writer, which then finds the connection closed.
+		_ = conn.WriteClose(code, reason, time.Now().Add(t.cfg.WriteTimeout))
+		_ = conn.Close()
 	}
+	_ = s.Close(code, reason) // no-op if the session closed first
 	<-writerDone
 }
 
+// readEnd says why a websocket's read loop ended.
+type readEnd uint8
+
+const (
+	sessionEnded readEnd = iota // the session closed; the writer sends the close
+	peerGone                    // the connection is closed or dead
+	badInput                    // the client sent what the protocol does not allow
+)
+
 // readLoop delivers incoming messages until the connection or the session
-// ends, and says how: the close code and reason, and whether the writer may
-// still send the close (after a protocol error) or the connection is dead.
-func (t *websocketTransport) readLoop(r *http.Request, conn wsConn, s *session.Session) (code int, reason string, alive bool) {
+// ends, and says how: the close code and reason, and why.
+func (t *websocketTransport) readLoop(r *http.Request, conn wsConn, s *session.Session) (code int, reason string, end readEnd) {
 	// Liveness: the writer pings every heartbeat; a peer that shows no
 	// sign of life for two heartbeats is gone (half-open connection).
 	// Hixie-76 has no ping, so only a failed write finds a dead peer there.
@@ -128,7 +144,10 @@ func (t *websocketTransport) readLoop(r *http.Request, conn wsConn, s *session.S
 		data, err := conn.ReadMessage()
 		if err != nil {
 			code, reason = readErrorStatus(err)
-			return code, reason, code == websocket.CloseMessageTooBig
+			if code == websocket.CloseMessageTooBig {
+				return code, reason, sessionEnded // gorilla has sent the 1009 close
+			}
+			return code, reason, peerGone
 		}
 		var msgs []string
 		if t.raw {
@@ -139,7 +158,7 @@ func (t *websocketTransport) readLoop(r *http.Request, conn wsConn, s *session.S
 			}
 			if msgs, err = session.ParseMessages(data); err != nil {
 				t.cfg.refuse(r, "bad_payload", err)
-				return websocket.CloseInvalidFramePayloadData, "Broken JSON encoding.", true
+				return websocket.CloseInvalidFramePayloadData, "Broken JSON encoding.", badInput
 			}
 			if len(msgs) == 0 {
 				continue
@@ -147,7 +166,7 @@ func (t *websocketTransport) readLoop(r *http.Request, conn wsConn, s *session.S
 		}
 		t.cfg.Observer.MessagesIn(t.name(), len(msgs), len(data))
 		if err := s.Deliver(context.Background(), msgs); err != nil {
-			return session.CodeInterrupted, "Connection interrupted", true // the session is already closed
+			return session.CodeInterrupted, "Connection interrupted", sessionEnded
 		}
 	}
 }
