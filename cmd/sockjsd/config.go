@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -13,12 +15,19 @@ import (
 // config is sockjsd's configuration, from flags and environment variables.
 type config struct {
 	addr            string
+	adminAddr       string // empty: no admin server
+	metrics         bool   // /metrics on the admin server
+	pprof           bool   // /debug/pprof/ on the admin server
 	sockjsURL       string
 	heartbeat       time.Duration
 	disconnectDelay time.Duration
 	shutdownTimeout time.Duration
 	logFormat       string
 	logLevel        slog.Level
+
+	// from names where each flag's value came from, for error messages:
+	// "-heartbeat" or "SOCKJSD_HEARTBEAT"; absent for defaults.
+	from map[string]string
 }
 
 var errHelp = errors.New("help requested")
@@ -31,29 +40,51 @@ func envName(flagName string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+const usageHeader = `Usage: sockjsd [flags]
+
+A SockJS server with /echo, /broadcast, /close and a demo page at /.
+
+The admin server (-admin-addr; keep it private) serves
+  /status          a live status page: sessions open, message rates
+  /status.json     the same as JSON
+  /metrics         Prometheus metrics (unless -metrics=false)
+  /debug/pprof/    Go profiles (only with -pprof)
+
+Every flag can also be set by an environment variable named after it:
+-disconnect-delay is %s. A flag on the command line wins
+over its variable. A variable set to the empty string counts:
+SOCKJSD_ADMIN_ADDR= turns the admin server off.
+
+Flags:
+`
+
 // parseConfig reads flags from args, falling back to environment variables
-// (read through getenv) for flags not given, and reports any invalid value.
-func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
-	c := config{logLevel: slog.LevelInfo}
-	fs := flag.NewFlagSet("sockjsd", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.StringVar(&c.addr, "addr", "127.0.0.1:8081", "address to listen on")
-	fs.StringVar(&c.sockjsURL, "sockjs-url", "", "sockjs-client URL for the iframe page (empty: the copy served by each service)")
-	fs.DurationVar(&c.heartbeat, "heartbeat", 25*time.Second, "heartbeat interval")
-	fs.DurationVar(&c.disconnectDelay, "disconnect-delay", 5*time.Second, "how long a session lives without a receiving connection")
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
-	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
-	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
-	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: sockjsd [flags]\n\nA SockJS server with /echo, /broadcast, /close and a demo page at /.\n"+
-			"Every flag can also be set by an environment variable, named after the flag:\n"+
-			"-disconnect-delay is %s. A flag on the command line wins.\n\nFlags:\n", envName("disconnect-delay"))
-		fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(out, "  -%s (env %s, default %q)\n    \t%s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
-		})
+// (read through lookupEnv, as os.LookupEnv) for flags not given, and
+// reports any invalid value. It writes the help to out for -h.
+func parseConfig(args []string, lookupEnv func(string) (string, bool), out io.Writer) (config, error) {
+	c := config{
+		metrics:         true,
+		heartbeat:       25 * time.Second,
+		disconnectDelay: 5 * time.Second,
+		shutdownTimeout: 10 * time.Second,
+		logLevel:        slog.LevelInfo,
+		from:            map[string]string{},
 	}
+	fs := flag.NewFlagSet("sockjsd", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned; usage is printed for -h only
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8081", "`host:port` to serve the SockJS services and the demo page on")
+	fs.StringVar(&c.adminAddr, "admin-addr", "127.0.0.1:9091", "`host:port` of the admin server (status page, metrics, pprof); empty turns it off")
+	fs.Var(boolValue{&c.metrics}, "metrics", "serve Prometheus metrics at /metrics on the admin server")
+	fs.Var(boolValue{&c.pprof}, "pprof", "serve net/http/pprof at /debug/pprof/ on the admin server")
+	fs.StringVar(&c.sockjsURL, "sockjs-url", "", "sockjs-client `URL` for the iframe page (empty: the copy served by each service)")
+	fs.Var(durationValue{&c.heartbeat}, "heartbeat", "how often an idle connection gets a heartbeat frame: a `duration` such as 25s")
+	fs.Var(durationValue{&c.disconnectDelay}, "disconnect-delay", "how long a session lives without a receiving connection, a `duration`")
+	fs.Var(durationValue{&c.shutdownTimeout}, "shutdown-timeout", "how long a graceful shutdown may take, a `duration`; then connections are cut")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log `format`: text or json")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printUsage(fs, out)
 			return c, errHelp
 		}
 		return c, err
@@ -61,17 +92,19 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	fs.Visit(func(f *flag.Flag) { c.from[f.Name] = "-" + f.Name })
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] {
+		if c.from[f.Name] != "" {
 			return
 		}
-		if v := getenv(envName(f.Name)); v != "" {
-			if err := f.Value.Set(v); err != nil {
-				errs = append(errs, fmt.Errorf("invalid %s=%q: %v", envName(f.Name), v, err))
-			}
+		v, ok := lookupEnv(envName(f.Name))
+		if !ok {
+			return
+		}
+		c.from[f.Name] = envName(f.Name)
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Errorf("invalid %s %q: %v", envName(f.Name), v, err))
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
@@ -80,18 +113,88 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	return c, c.validate()
 }
 
+func printUsage(fs *flag.FlagSet, out io.Writer) {
+	fmt.Fprintf(out, usageHeader, envName("disconnect-delay"))
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, usage := flag.UnquoteUsage(f)
+		if arg != "" {
+			arg = " " + arg
+		}
+		if _, ok := f.Value.(boolValue); ok { // -pprof, -pprof=false
+			arg = ""
+		}
+		def := f.DefValue
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(out, "  -%s%s\n    \t%s\n    \t(default %s; env %s)\n", f.Name, arg, usage, def, envName(f.Name))
+	})
+}
+
+// name returns how the user set flag: "-heartbeat", "SOCKJSD_HEARTBEAT",
+// or "-heartbeat" for a default.
+func (c config) name(flag string) string {
+	if n := c.from[flag]; n != "" {
+		return n
+	}
+	return "-" + flag
+}
+
 func (c config) validate() error {
-	switch {
-	case c.heartbeat <= 0:
-		return fmt.Errorf("invalid -heartbeat %v: must be positive", c.heartbeat)
-	case c.disconnectDelay <= 0:
-		return fmt.Errorf("invalid -disconnect-delay %v: must be positive", c.disconnectDelay)
-	case c.shutdownTimeout <= 0:
-		return fmt.Errorf("invalid -shutdown-timeout %v: must be positive", c.shutdownTimeout)
-	case c.logFormat != "text" && c.logFormat != "json":
-		return fmt.Errorf("invalid -log-format %q: must be text or json", c.logFormat)
+	var errs []error
+	bad := func(flag string, value any, why string) {
+		errs = append(errs, fmt.Errorf("invalid %s %q: %s", c.name(flag), fmt.Sprint(value), why))
+	}
+	if err := checkAddr(c.addr); err != nil {
+		bad("addr", c.addr, err.Error())
+	}
+	if c.adminAddr != "" {
+		if err := checkAddr(c.adminAddr); err != nil {
+			bad("admin-addr", c.adminAddr, err.Error())
+		} else if sameAddr(c.addr, c.adminAddr) {
+			bad("admin-addr", c.adminAddr, "must differ from "+c.name("addr"))
+		}
+	} else if c.pprof {
+		bad("pprof", c.pprof, "needs the admin server, which "+c.name("admin-addr")+" turns off")
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"heartbeat", c.heartbeat},
+		{"disconnect-delay", c.disconnectDelay},
+		{"shutdown-timeout", c.shutdownTimeout},
+	} {
+		if d.v <= 0 {
+			bad(d.flag, d.v, "must be positive")
+		}
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		bad("log-format", c.logFormat, "must be text or json")
+	}
+	return errors.Join(errs...)
+}
+
+// checkAddr accepts host:port with a numeric port; the host may be empty
+// (every interface).
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("must be host:port, such as 127.0.0.1:8081 or :8081")
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("port %q must be a number from 0 to 65535", port)
 	}
 	return nil
+}
+
+// sameAddr reports whether two valid addresses would collide: same host
+// and the same port, other than 0 (which picks a free one).
+func sameAddr(a, b string) bool {
+	ha, pa, _ := net.SplitHostPort(a)
+	hb, pb, _ := net.SplitHostPort(b)
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return pa == pb && pa != "0" && (ha == hb || wildcard(ha) || wildcard(hb))
 }
 
 func (c config) logger(w io.Writer) *slog.Logger {
@@ -101,3 +204,43 @@ func (c config) logger(w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// durationValue and boolValue are flag.Values like the flag package's own,
+// but whose errors say what is wrong instead of "parse error".
+type durationValue struct{ p *time.Duration }
+
+func (v durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("not a duration such as 25s, 1m30s or 500ms")
+	}
+	*v.p = d
+	return nil
+}
+
+func (v durationValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return v.p.String()
+}
+
+type boolValue struct{ p *bool }
+
+func (v boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("not a boolean: true or false")
+	}
+	*v.p = b
+	return nil
+}
+
+func (v boolValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strconv.FormatBool(*v.p)
+}
+
+func (v boolValue) IsBoolFlag() bool { return true }

@@ -5,25 +5,34 @@
 //	/close      closes every session at once with 3000 "Go away!"
 //	/           the demo page (chat, echo test, transport picker)
 //
+// and, on a separate admin address meant to stay private (-admin-addr,
+// 127.0.0.1:9091 by default; empty turns it off):
+//
+//	/status        a live status page: sessions open by transport, message rates
+//	/status.json   the same as JSON, refreshed every second
+//	/metrics       Prometheus metrics (-metrics=false turns them off)
+//	/debug/pprof/  Go profiles (only with -pprof)
+//
 // Run it with
 //
 //	go run ./cmd/sockjsd
 //
-// and open http://127.0.0.1:8081/. Every flag has an environment variable
-// equivalent (SOCKJSD_ADDR for -addr, and so on); a flag given on the
-// command line wins. SIGINT or SIGTERM close every session with a close
-// frame and stop the server gracefully.
+// and open http://127.0.0.1:8081/ and http://127.0.0.1:9091/status. Every
+// flag has an environment variable equivalent (SOCKJSD_ADDR for -addr, and
+// so on); a flag given on the command line wins. SIGINT or SIGTERM close
+// every session with a close frame and stop the server gracefully.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,78 +43,143 @@ import (
 )
 
 func main() {
-	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
+	cfg, err := parseConfig(os.Args[1:], os.LookupEnv, os.Stdout)
 	if err != nil {
 		if errors.Is(err, errHelp) {
 			return
 		}
-		fmt.Fprintln(os.Stderr, "sockjsd:", err)
+		// One line per problem, each prefixed.
+		msg := strings.ReplaceAll(err.Error(), "\n", "\nsockjsd: ")
+		fmt.Fprintf(os.Stderr, "sockjsd: %s\nRun sockjsd -h for the flags.\n", msg)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, nil); err != nil {
+	if err := run(ctx, cfg, os.Stderr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "sockjsd:", err)
 		os.Exit(1)
 	}
 }
 
-// run serves until ctx is done, then shuts down gracefully. If ready is
-// not nil it receives the listening address.
-func run(ctx context.Context, cfg config, ready chan<- string) error {
-	logger := cfg.logger(os.Stderr)
-	opts := func() *sockjs.Options {
-		return &sockjs.Options{
+// listening is where run serves: the main and the admin address (empty
+// when the admin server is off).
+type listening struct{ addr, admin string }
+
+// service is one SockJS service of sockjsd.
+type service struct {
+	name    string // the metrics' service label and the status page's name
+	prefix  string
+	handler sockjs.HandlerFunc
+}
+
+func services() []service {
+	return []service{
+		{"echo", "/echo", echo},
+		{"broadcast", "/broadcast", newHub().serve},
+		{"close", "/close", closeAtOnce},
+	}
+}
+
+// run serves until ctx is done, then shuts down gracefully. Logs go to
+// logOut. If ready is not nil it is called with the listening addresses
+// once both listen.
+func run(ctx context.Context, cfg config, logOut io.Writer, ready func(listening)) error {
+	logger := cfg.logger(logOut)
+	var admin *adminServer
+	if cfg.adminAddr != "" {
+		admin = newAdmin(cfg, logger)
+	}
+
+	r := chi.NewRouter()
+	var sockjsServers []*sockjs.Server
+	for _, svc := range services() {
+		opts := &sockjs.Options{
 			Heartbeat:       cfg.heartbeat,
 			DisconnectDelay: cfg.disconnectDelay,
 			SockJSURL:       cfg.sockjsURL,
-			Logger:          logger,
+			Logger:          logger.With("service", svc.name),
 		}
-	}
-	services := map[string]*sockjs.Server{
-		"/echo":      sockjs.New("/echo", echo, opts()),
-		"/broadcast": sockjs.New("/broadcast", newHub().serve, opts()),
-		"/close":     sockjs.New("/close", closeAtOnce, opts()),
-	}
-	r := chi.NewRouter()
-	for prefix, srv := range services {
-		r.Mount(prefix, srv)
+		if admin != nil {
+			opts.Metrics = admin.metricsFor(svc.name)
+		}
+		s := sockjs.New(svc.prefix, svc.handler, opts)
+		sockjsServers = append(sockjsServers, s)
+		r.Mount(svc.prefix, s)
 	}
 	r.Mount("/", web.Handler())
-
 	srv := &http.Server{
 		Handler:           r,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:          httpErrorLog(logger),
 	}
+
+	// Listen on both before serving either, so that a busy port stops
+	// sockjsd before it answers anything.
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
-	logger.Info("sockjsd listening", "url", "http://"+ln.Addr().String()+"/")
-	if ready != nil {
-		ready <- ln.Addr().String()
+	var adminLn net.Listener
+	if admin != nil {
+		if adminLn, err = net.Listen("tcp", cfg.adminAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("admin server: %w", err)
+		}
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	at := listening{addr: ln.Addr().String()}
+	logger.Info("sockjsd listening", "url", "http://"+at.addr+"/")
 
-	select {
-	case err := <-serveErr:
-		return err
-	case <-ctx.Done():
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- srv.Serve(ln) }()
+	serving := 1
+	if admin != nil {
+		at.admin = adminLn.Addr().String()
+		logger.Info("admin server listening", "status", "http://"+at.admin+"/status",
+			"metrics", cfg.metrics, "pprof", cfg.pprof)
+		// The sampler runs until the admin server is gone, so that the
+		// status page shows the shutdown too.
+		sampling, stopSampling := context.WithCancel(context.Background())
+		adminDone := make(chan struct{})
+		go func() {
+			defer close(adminDone)
+			admin.board.sampleUntil(sampling)
+		}()
+		defer func() {
+			stopSampling()
+			<-adminDone
+		}()
+		go func() { serveErr <- admin.srv.Serve(adminLn) }()
+		serving++
 	}
-	logger.Info("sockjsd shutting down")
+	if ready != nil {
+		ready(at)
+	}
+
+	var errs []error
+	select {
+	case err := <-serveErr: // a listener failed: stop the rest
+		errs = append(errs, err)
+		serving--
+		logger.Error("sockjsd stopping", "err", err)
+	case <-ctx.Done():
+		logger.Info("sockjsd shutting down")
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	// SockJS first: close frames go out over connections still open, long
-	// polls and websockets end; then the HTTP server drains the rest.
-	var errs []error
-	for _, s := range services {
+	// polls and websockets end; then the HTTP server drains the rest. The
+	// admin server goes last, so that the end can be watched.
+	for _, s := range sockjsServers {
 		errs = append(errs, s.Shutdown(shutdownCtx))
 	}
 	errs = append(errs, srv.Shutdown(shutdownCtx))
-	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
-		errs = append(errs, err)
+	if admin != nil {
+		errs = append(errs, admin.srv.Shutdown(shutdownCtx))
+	}
+	for range serving {
+		if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
