@@ -344,7 +344,7 @@ func (x sessions) End(ss *session.Session) { x.s.registry.Remove(ss) }
 
 // start runs the application's handler for a new session.
 func (s *Server) start(ss *session.Session, r *http.Request, transport string) {
-	pub := &Session{s: ss, req: snapshotRequest(r), transport: transport, opened: time.Now()}
+	pub := &Session{s: ss, req: snapshotRequest(r), transport: transport, opened: time.Now(), metrics: s.opts.Metrics}
 	s.opts.Metrics.SessionOpened(transport)
 	log := s.opts.Logger
 	if log.Enabled(context.Background(), slog.LevelDebug) {
@@ -362,9 +362,6 @@ func (s *Server) start(ss *session.Session, r *http.Request, transport string) {
 			code, reason, _ := ss.CloseStatus()
 			lifetime := time.Since(pub.opened)
 			s.opts.Metrics.SessionClosed(transport, code, lifetime)
-			if code == CodeSlowClient {
-				s.opts.Metrics.SlowClient(transport)
-			}
 			if log.Enabled(context.Background(), slog.LevelDebug) {
 				log.Debug("sockjs: session closed", "session", ss.ID(), "transport", transport,
 					"remote", r.RemoteAddr, "code", code, "reason", reason, "duration", lifetime)

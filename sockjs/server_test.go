@@ -433,3 +433,34 @@ func TestStalledSessionDoesNotBlockOthers(t *testing.T) {
 		t.Fatalf("another session took %v", d)
 	}
 }
+
+// A client that only receives, under steady traffic, is alive: it answers
+// pings, which the server must send whether or not it is busy writing.
+func TestReceiveOnlyWebsocketStaysOpen(t *testing.T) {
+	srv := sockjs.New("/feed", func(s *sockjs.Session) {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				if s.Send("tick") != nil {
+					return
+				}
+			case <-s.Context().Done():
+				return
+			}
+		}
+	}, &sockjs.Options{Heartbeat: 50 * time.Millisecond, WriteTimeout: 50 * time.Millisecond})
+	ws := dialWS(t, serve(t, srv)+"/feed/0/"+newID()+"/websocket", nil)
+	// The liveness deadline is 2 heartbeats + the write timeout (150 ms);
+	// read for many times that, never sending.
+	end := time.Now().Add(time.Second)
+	_ = ws.SetReadDeadline(end.Add(time.Second))
+	for time.Now().Before(end) {
+		if _, p, err := ws.ReadMessage(); err != nil {
+			t.Fatalf("receive-only client dropped: %v", err)
+		} else if strings.HasPrefix(string(p), "c") {
+			t.Fatalf("receive-only client closed: %s", p)
+		}
+	}
+}

@@ -49,6 +49,7 @@ type Session struct {
 	req       *http.Request
 	transport string
 	opened    time.Time
+	metrics   Metrics
 }
 
 // ID returns the session id, chosen by the client. It is not a secret
@@ -70,7 +71,13 @@ func (s *Session) Request() *http.Request { return s.req }
 // the network. It returns ErrSessionClosed after the session is closed,
 // and ErrSlowClient (closing the session) when the client is so far behind
 // that its queue passed Options.SendQueueBytes or SendQueueMessages.
-func (s *Session) Send(msg string) error { return s.s.Send(msg) }
+func (s *Session) Send(msg string) error {
+	err := s.s.Send(msg)
+	if err == ErrSlowClient { // returned once, by the Send that closed the session
+		s.metrics.SlowClient(s.transport)
+	}
+	return err
+}
 
 // Recv waits for the next message from the client. It returns
 // ErrSessionClosed once the session is closed, or ctx's error.

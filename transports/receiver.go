@@ -130,11 +130,7 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 func (t *receiver) countOut(b *session.Batch) {
 	switch b.Kind {
 	case session.FrameMessages:
-		n := 0
-		for _, m := range b.Messages {
-			n += len(m)
-		}
-		t.cfg.Observer.MessagesOut(t.kind.name, len(b.Messages), n)
+		t.cfg.Observer.MessagesOut(t.kind.name, len(b.Messages), messageBytes(b.Messages))
 	case session.FrameHeartbeat:
 		t.cfg.Observer.Heartbeat(t.kind.name)
 	}

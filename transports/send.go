@@ -54,11 +54,7 @@ func (t *sender) Serve(w http.ResponseWriter, r *http.Request, sessionID string)
 		plainError(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	n := 0
-	for _, m := range msgs {
-		n += len(m)
-	}
-	t.cfg.Observer.MessagesIn(t.kind.name, len(msgs), n)
+	t.cfg.Observer.MessagesIn(t.kind.name, len(msgs), messageBytes(msgs))
 	switch err := s.Deliver(r.Context(), msgs); {
 	case err == nil, errors.Is(err, session.ErrClosed):
 		// A closed session drops what arrives; its receiver gets the
@@ -83,6 +79,15 @@ func rawPayload(_ *http.Request, body []byte) []byte { return body }
 func noContent(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// messageBytes is the size of msgs' contents, as the metrics count them.
+func messageBytes(msgs []string) int {
+	n := 0
+	for _, m := range msgs {
+		n += len(m)
+	}
+	return n
 }
 
 // bytesToString views b as a string without copying, for escaping a frame

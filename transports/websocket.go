@@ -164,7 +164,7 @@ func (t *websocketTransport) readLoop(r *http.Request, conn wsConn, s *session.S
 				continue
 			}
 		}
-		t.cfg.Observer.MessagesIn(t.name(), len(msgs), len(data))
+		t.cfg.Observer.MessagesIn(t.name(), len(msgs), messageBytes(msgs))
 		if err := s.Deliver(context.Background(), msgs); err != nil {
 			return session.CodeInterrupted, "Connection interrupted", sessionEnded
 		}
@@ -174,7 +174,7 @@ func (t *websocketTransport) readLoop(r *http.Request, conn wsConn, s *session.S
 func readErrorStatus(err error) (int, string) {
 	var ce *websocket.CloseError
 	switch {
-	case errors.As(err, &ce):
+	case errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure:
 		return ce.Code, ce.Text
 	case errors.Is(err, websocket.ErrReadLimit):
 		return websocket.CloseMessageTooBig, "Message too big"
@@ -183,16 +183,19 @@ func readErrorStatus(err error) (int, string) {
 }
 
 // writeLoop is the connection's only writer: it waits for the session to
-// have something, writes it with a deadline, and sends a heartbeat frame
-// and a ping when idle. It ends after writing the close, or on an error.
+// have something and writes it with a deadline. Every heartbeat interval,
+// busy or not, it pings (so the reader's liveness deadline moves even for
+// a client that only receives) and, on the framed transport, queues an "h"
+// frame that goes out unless messages do. It ends after writing the close,
+// or on an error.
 func (t *websocketTransport) writeLoop(conn wsConn, s *session.Session) {
-	heartbeat := time.NewTimer(t.cfg.Heartbeat)
+	heartbeat := time.NewTicker(t.cfg.Heartbeat)
 	defer heartbeat.Stop()
 	heartbeatDue := false
 	var b session.Batch
 	var buf []byte
 	for {
-		s.Take(&b, -1, heartbeatDue && !t.raw)
+		s.Take(&b, -1, heartbeatDue)
 		if b.Kind == session.FrameNone {
 			select {
 			case <-s.Wake():
@@ -201,10 +204,7 @@ func (t *websocketTransport) writeLoop(conn wsConn, s *session.Session) {
 					t.fail(conn, s)
 					return
 				}
-				heartbeatDue = true
-				if t.raw {
-					heartbeat.Reset(t.cfg.Heartbeat)
-				}
+				heartbeatDue = !t.raw
 			}
 			continue
 		}
@@ -242,7 +242,6 @@ func (t *websocketTransport) writeLoop(conn wsConn, s *session.Session) {
 			return
 		}
 		t.countOut(&b)
-		heartbeat.Reset(t.cfg.Heartbeat)
 	}
 }
 
@@ -255,11 +254,7 @@ func (t *websocketTransport) fail(conn wsConn, s *session.Session) {
 func (t *websocketTransport) countOut(b *session.Batch) {
 	switch b.Kind {
 	case session.FrameMessages:
-		n := 0
-		for _, m := range b.Messages {
-			n += len(m)
-		}
-		t.cfg.Observer.MessagesOut(t.name(), len(b.Messages), n)
+		t.cfg.Observer.MessagesOut(t.name(), len(b.Messages), messageBytes(b.Messages))
 	case session.FrameHeartbeat:
 		t.cfg.Observer.Heartbeat(t.name())
 	}
