@@ -105,6 +105,7 @@ type Session struct {
 	code        int    // close code, once closed
 	reason      string // close reason, once closed
 	leased      bool   // a receiver is attached
+	forgotten   bool   // expired or stopped: the disconnect timer never runs again
 	timerGen    uint64 // invalidates stale disconnect timers
 	timer       *time.Timer
 	inbox       []string // messages not yet read by the application
@@ -338,7 +339,7 @@ func (s *Session) releaseLocked() {
 // armTimerLocked starts the disconnect delay. The generation number makes
 // a timer that fires after a later Attach do nothing.
 func (s *Session) armTimerLocked() {
-	if s.onIdle == nil {
+	if s.onIdle == nil || s.forgotten {
 		return
 	}
 	s.timerGen++
@@ -359,7 +360,8 @@ func (s *Session) expire(gen uint64) {
 	if wasOpen {
 		s.closeLocked(CodeTimedOut, "Session timed out")
 	}
-	s.timerGen++ // nothing may fire again
+	s.forgotten = true // onIdle runs once
+	s.timerGen++
 	s.mu.Unlock()
 	if wasOpen {
 		s.afterClose()
@@ -371,6 +373,7 @@ func (s *Session) expire(gen uint64) {
 // it forgets the session early (server shutdown).
 func (s *Session) Stop() {
 	s.mu.Lock()
+	s.forgotten = true
 	s.timerGen++
 	if s.timer != nil {
 		s.timer.Stop()

@@ -231,6 +231,32 @@ func TestStopCancelsTimer(t *testing.T) {
 	})
 }
 
+// Stop is documented as cancelling the disconnect timer for good: a
+// receiver that fetches the close frame after a shutdown must not re-arm
+// it (onIdle would run for a session the registry already forgot).
+func TestStopIsForGood(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var idle idleCounter
+		s := New("id", "", testLimits(), idle.onIdle)
+		poll(t, s)
+		if err := s.Attach(context.Background(), 0); err != nil { // a poll pending at shutdown
+			t.Fatal(err)
+		}
+		_ = s.Close(CodeGoingAway, "Server shutting down")
+		s.Stop()
+		var b Batch
+		s.Take(&b, 0, false) // the close frame, final: the lease is released
+		if b.Kind != FrameClose || !b.Final {
+			t.Fatalf("got %s", frameString(&b))
+		}
+		time.Sleep(3 * testDelay)
+		synctest.Wait()
+		if n := idle.n.Load(); n != 0 {
+			t.Errorf("onIdle called %d times after Stop", n)
+		}
+	})
+}
+
 // A session no receiver ever attaches to (its first request failed before
 // attaching) must still end after the disconnect delay: otherwise it and
 // its application goroutine live forever.
@@ -616,6 +642,10 @@ func TestDeliver(t *testing.T) {
 				t.Fatalf("timed out after %v, want %v", d, lim.RecvTimeout)
 			}
 			wantStatus(t, s, CodePolicy, "")
+			// What was queued before the close is still read, then ErrClosed.
+			if m, err := s.Recv(context.Background()); m != "a" || err != nil {
+				t.Fatalf("Recv = %q, %v; want the queued message", m, err)
+			}
 			if _, err := s.Recv(context.Background()); !errors.Is(err, ErrClosed) {
 				t.Fatalf("Recv: %v, want ErrClosed", err)
 			}
@@ -716,12 +746,22 @@ func TestRecv(t *testing.T) {
 	})
 }
 
-// Unread messages are dropped at close: Recv reports the close at once.
-func TestRecvAfterCloseDropsInbox(t *testing.T) {
+// Messages queued before the close are still read, in order; then Recv
+// reports the close, and Deliver refuses more.
+func TestRecvAfterCloseDrainsInbox(t *testing.T) {
 	s := New("id", "", testLimits(), nil)
-	_ = s.Deliver(context.Background(), []string{"a", "b"})
+	ctx := context.Background()
+	_ = s.Deliver(ctx, []string{"a", "b"})
 	_ = s.Close(1000, "")
-	if m, err := s.Recv(context.Background()); !errors.Is(err, ErrClosed) {
+	if err := s.Deliver(ctx, []string{"c"}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Deliver after close: %v, want ErrClosed", err)
+	}
+	for _, want := range []string{"a", "b"} {
+		if m, err := s.Recv(ctx); m != want || err != nil {
+			t.Fatalf("Recv = %q, %v; want %q", m, err, want)
+		}
+	}
+	if m, err := s.Recv(ctx); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Recv = %q, %v; want ErrClosed", m, err)
 	}
 }

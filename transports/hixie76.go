@@ -21,7 +21,7 @@ import (
 
 var errHixieClosed = errors.New("sockjs: hixie-76 connection closed by peer")
 
-func upgradeHixie76(w http.ResponseWriter, r *http.Request, maxMessage int64) (*hixieConn, error) {
+func upgradeHixie76(w http.ResponseWriter, r *http.Request, maxMessage int64, timeout time.Duration) (*hixieConn, error) {
 	n1, ok1 := hixieKeyNumber(r.Header.Get("Sec-WebSocket-Key1"))
 	n2, ok2 := hixieKeyNumber(r.Header.Get("Sec-WebSocket-Key2"))
 	origin, host := r.Header.Get("Origin"), r.Host
@@ -37,7 +37,7 @@ func upgradeHixie76(w http.ResponseWriter, r *http.Request, maxMessage int64) (*
 	if err != nil {
 		return nil, err
 	}
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	_ = conn.SetDeadline(time.Now().Add(timeout))
 	_, _ = brw.WriteString("HTTP/1.1 101 WebSocket Protocol Handshake\r\n" +
 		"Upgrade: WebSocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Origin: " + origin + "\r\n" +

@@ -65,7 +65,7 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 	}
 	var conn wsConn
 	if !t.raw && r.Header.Get("Sec-WebSocket-Version") == "" && r.Header.Get("Sec-WebSocket-Key1") != "" {
-		c, err := upgradeHixie76(w, r, t.cfg.MaxMessageSize)
+		c, err := upgradeHixie76(w, r, t.cfg.MaxMessageSize, t.cfg.WriteTimeout)
 		if err != nil {
 			return
 		}
@@ -144,7 +144,10 @@ func (t *websocketTransport) readLoop(r *http.Request, conn wsConn, s *session.S
 		data, err := conn.ReadMessage()
 		if err != nil {
 			code, reason = readErrorStatus(err)
-			if code == websocket.CloseMessageTooBig {
+			switch {
+			case errors.Is(err, errHixieTooBig):
+				return code, reason, badInput // hixie-76 has no close code: just end it
+			case code == websocket.CloseMessageTooBig:
 				return code, reason, sessionEnded // gorilla has sent the 1009 close
 			}
 			return code, reason, peerGone
@@ -176,7 +179,7 @@ func readErrorStatus(err error) (int, string) {
 	switch {
 	case errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure:
 		return ce.Code, ce.Text
-	case errors.Is(err, websocket.ErrReadLimit):
+	case errors.Is(err, websocket.ErrReadLimit), errors.Is(err, errHixieTooBig):
 		return websocket.CloseMessageTooBig, "Message too big"
 	}
 	return session.CodeInterrupted, "Connection interrupted"
@@ -186,12 +189,26 @@ func readErrorStatus(err error) (int, string) {
 // have something and writes it with a deadline. Every heartbeat interval,
 // busy or not, it pings (so the reader's liveness deadline moves even for
 // a client that only receives) and, on the framed transport, queues an "h"
-// frame that goes out unless messages do. It ends after writing the close,
-// or on an error.
+// frame that goes out unless messages do. A writer that never runs out of
+// messages checks the ticker after every write. It ends after writing the
+// close, or on an error.
 func (t *websocketTransport) writeLoop(conn wsConn, s *session.Session) {
 	heartbeat := time.NewTicker(t.cfg.Heartbeat)
 	defer heartbeat.Stop()
 	heartbeatDue := false
+	ping := func() error {
+		heartbeatDue = !t.raw
+		return conn.WritePing(time.Now().Add(t.cfg.WriteTimeout))
+	}
+	// pingIfDue pings between writes when the writer is too busy to wait.
+	pingIfDue := func() error {
+		select {
+		case <-heartbeat.C:
+			return ping()
+		default:
+			return nil
+		}
+	}
 	var b session.Batch
 	var buf []byte
 	for {
@@ -200,11 +217,10 @@ func (t *websocketTransport) writeLoop(conn wsConn, s *session.Session) {
 			select {
 			case <-s.Wake():
 			case <-heartbeat.C:
-				if conn.WritePing(time.Now().Add(t.cfg.WriteTimeout)) != nil {
+				if ping() != nil {
 					t.fail(conn, s)
 					return
 				}
-				heartbeatDue = !t.raw
 			}
 			continue
 		}
@@ -229,13 +245,18 @@ func (t *websocketTransport) writeLoop(conn wsConn, s *session.Session) {
 			return
 		case t.raw:
 			for _, m := range b.Messages { // FrameOpen carries no message here
-				if err = conn.WriteText([]byte(m), deadline); err != nil {
+				if err = conn.WriteText([]byte(m), time.Now().Add(t.cfg.WriteTimeout)); err == nil {
+					err = pingIfDue()
+				}
+				if err != nil {
 					break
 				}
 			}
 		default:
 			buf = session.AppendBatch(buf[:0], &b)
-			err = conn.WriteText(buf, deadline)
+			if err = conn.WriteText(buf, deadline); err == nil {
+				err = pingIfDue()
+			}
 		}
 		if err != nil {
 			t.fail(conn, s)

@@ -1,0 +1,860 @@
+package transports_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/md5"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/sockjsd/sockjsd/sockjs"
+)
+
+// ioTimeout bounds every single read or request of the tests.
+const ioTimeout = 5 * time.Second
+
+// env is a sockjs.Server under httptest with an application that echoes
+// and obeys a few commands, and records how each session ended.
+type env struct {
+	t      testing.TB
+	srv    *sockjs.Server
+	ts     *httptest.Server
+	tr     *http.Transport
+	client *http.Client
+	base   string // the server's URL, prefix included
+	ids    atomic.Int64
+
+	live    atomic.Int32 // application handlers running
+	mu      sync.Mutex
+	ended   map[string]endInfo // by session id (not for raw websocket)
+	metrics *recMetrics
+}
+
+type endInfo struct {
+	code    int
+	reason  string
+	sendErr error // the error of the Send that ended a flood
+	flood   time.Duration
+}
+
+// newEnv starts a server with opts (nil: test defaults). It is shut down
+// and closed when the test ends.
+func newEnv(t testing.TB, opts *sockjs.Options) *env {
+	t.Helper()
+	if opts == nil {
+		opts = &sockjs.Options{}
+	}
+	e := &env{t: t, ended: make(map[string]endInfo), metrics: &recMetrics{}}
+	opts.Metrics = e.metrics
+	e.srv = sockjs.New("/echo", e.handle, opts)
+	e.ts = httptest.NewServer(e.srv)
+	e.tr = &http.Transport{MaxIdleConnsPerHost: 16}
+	e.client = &http.Client{Transport: e.tr, Timeout: 2 * ioTimeout}
+	e.base = e.ts.URL + "/echo"
+	t.Cleanup(e.close)
+	return e
+}
+
+func (e *env) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	_ = e.srv.Shutdown(ctx)
+	e.tr.CloseIdleConnections()
+	e.ts.Close()
+}
+
+// newID returns a fresh session id starting with prefix.
+func (e *env) newID(prefix string) string {
+	return fmt.Sprintf("%s%d", prefix, e.ids.Add(1))
+}
+
+func (e *env) sessionURL(id, transport string) string {
+	return e.base + "/000/" + id + "/" + transport
+}
+
+// handle is the application. Sessions whose id starts with "stuck" never
+// read; others echo every message, except commands:
+//
+//	burst N SIZE [DELAYMS]  send N messages of SIZE bytes ("0001:xxx…")
+//	flood SIZE              send SIZE-byte messages until Send fails
+//	close CODE              close the session with CODE, "bye"
+func (e *env) handle(s *sockjs.Session) {
+	e.live.Add(1)
+	defer e.live.Add(-1)
+	var info endInfo
+	defer func() {
+		info.code, info.reason, _ = s.CloseStatus()
+		e.mu.Lock()
+		e.ended[s.ID()] = info
+		e.mu.Unlock()
+	}()
+	if strings.HasPrefix(s.ID(), "stuck") {
+		<-s.Context().Done()
+		return
+	}
+	for {
+		msg, err := s.Recv(context.Background())
+		if err != nil {
+			return
+		}
+		f := strings.Fields(msg)
+		switch {
+		case len(f) >= 3 && f[0] == "burst":
+			n, _ := strconv.Atoi(f[1])
+			size, _ := strconv.Atoi(f[2])
+			delay := 0
+			if len(f) > 3 {
+				delay, _ = strconv.Atoi(f[3])
+			}
+			go func() {
+				for i := range n {
+					_ = s.Send(burstMessage(i, size))
+					time.Sleep(time.Duration(delay) * time.Millisecond)
+				}
+			}()
+		case len(f) == 2 && f[0] == "flood":
+			size, _ := strconv.Atoi(f[1])
+			m := strings.Repeat("f", size)
+			start := time.Now()
+			for {
+				if err := s.Send(m); err != nil {
+					info.sendErr, info.flood = err, time.Since(start)
+					break
+				}
+			}
+		case len(f) == 2 && f[0] == "close":
+			code, _ := strconv.Atoi(f[1])
+			_ = s.Close(code, "bye")
+		default:
+			_ = s.Send(msg)
+		}
+	}
+}
+
+func burstMessage(i, size int) string {
+	m := fmt.Sprintf("%04d:", i)
+	return m + strings.Repeat("x", max(0, size-len(m)))
+}
+
+// waitEnded waits for the application handler of session id to return.
+func (e *env) waitEnded(id string, within time.Duration) endInfo {
+	e.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		e.mu.Lock()
+		info, ok := e.ended[id]
+		e.mu.Unlock()
+		if ok {
+			return info
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("session %s: handler still running after %v", id, within)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitNoHandlers waits for every application handler to return.
+func (e *env) waitNoHandlers(within time.Duration) {
+	e.t.Helper()
+	deadline := time.Now().Add(within)
+	for e.live.Load() != 0 {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d application handlers still running after %v\n%s", e.live.Load(), within, allStacks())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// ---- metrics ----
+
+type recMetrics struct {
+	mu        sync.Mutex
+	closed    map[int]int
+	slow      int
+	conflicts int
+	refused   map[string]int
+}
+
+func (m *recMetrics) SessionOpened(string) {}
+func (m *recMetrics) SessionClosed(_ string, code int, _ time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed == nil {
+		m.closed = map[int]int{}
+	}
+	m.closed[code]++
+}
+func (m *recMetrics) MessagesIn(string, int, int)  {}
+func (m *recMetrics) MessagesOut(string, int, int) {}
+func (m *recMetrics) SlowClient(string) {
+	m.mu.Lock()
+	m.slow++
+	m.mu.Unlock()
+}
+func (m *recMetrics) Refused(reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.refused == nil {
+		m.refused = map[string]int{}
+	}
+	m.refused[reason]++
+}
+func (m *recMetrics) ReceiverConflict(string) {
+	m.mu.Lock()
+	m.conflicts++
+	m.mu.Unlock()
+}
+func (m *recMetrics) Heartbeat(string) {}
+
+// ---- HTTP ----
+
+// do sends a request and returns the status and whole body.
+func (e *env) do(method, u, contentType string, body io.Reader) (int, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return 0, "", err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// poll makes one polling request (xhr or jsonp) and returns its frame.
+func (e *env) poll(id, kind string) (string, error) {
+	var status int
+	var body string
+	var err error
+	switch kind {
+	case "xhr":
+		status, body, err = e.do("POST", e.sessionURL(id, "xhr"), "", nil)
+	case "jsonp":
+		status, body, err = e.do("GET", e.sessionURL(id, "jsonp")+"?c=cb", "", nil)
+	default:
+		panic(kind)
+	}
+	if err != nil {
+		return "", err
+	}
+	if status != 200 {
+		return "", fmt.Errorf("%s poll: status %d %q", kind, status, body)
+	}
+	frame, rest, err := cutEnvelope(kind, body)
+	if err == nil && rest != "" {
+		err = fmt.Errorf("%s poll: %q after the frame", kind, rest)
+	}
+	return frame, err
+}
+
+func (e *env) mustPoll(id, kind, want string) {
+	e.t.Helper()
+	got, err := e.poll(id, kind)
+	if err != nil {
+		e.t.Fatalf("%s poll of %s: %v", kind, id, err)
+	}
+	if got != want {
+		e.t.Fatalf("%s poll of %s: got %q, want %q", kind, id, got, want)
+	}
+}
+
+// send posts msgs with xhr_send or jsonp_send.
+func (e *env) send(id, kind string, msgs ...string) (int, string, error) {
+	payload, _ := json.Marshal(msgs)
+	if msgs == nil {
+		payload = []byte("[]")
+	}
+	switch kind {
+	case "xhr_send":
+		return e.do("POST", e.sessionURL(id, kind), "text/plain", strings.NewReader(string(payload)))
+	case "jsonp_send":
+		form := url.Values{"d": {string(payload)}}.Encode()
+		return e.do("POST", e.sessionURL(id, kind), "application/x-www-form-urlencoded", strings.NewReader(form))
+	}
+	panic(kind)
+}
+
+func (e *env) mustSend(id string, msgs ...string) {
+	e.t.Helper()
+	status, body, err := e.send(id, "xhr_send", msgs...)
+	if err != nil || status != http.StatusNoContent {
+		e.t.Fatalf("xhr_send to %s: %d %q %v", id, status, body, err)
+	}
+}
+
+// stream is an open streaming response (xhr_streaming, eventsource,
+// htmlfile), read frame by frame.
+type stream struct {
+	kind    string
+	resp    *http.Response
+	br      *bufio.Reader
+	cancel  context.CancelFunc
+	prelude string
+	bytes   int // envelope bytes read after the prelude
+}
+
+var streamKinds = []string{"xhr_streaming", "eventsource", "htmlfile"}
+
+// openStream starts a streaming request and reads its prelude.
+func (e *env) openStream(id, kind string) (*stream, error) {
+	query := ""
+	if kind == "htmlfile" {
+		query = "c=cb"
+	}
+	return e.openStreamQuery(id, kind, query)
+}
+
+func (e *env) openStreamQuery(id, kind, query string) (*stream, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*ioTimeout)
+	method, u := "GET", e.sessionURL(id, kind)
+	if kind == "xhr_streaming" {
+		method = "POST"
+	}
+	if query != "" {
+		u += "?" + query
+	}
+	req, _ := http.NewRequestWithContext(ctx, method, u, nil)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cancel()
+		return nil, fmt.Errorf("%s: status %d %q", kind, resp.StatusCode, b)
+	}
+	s := &stream{kind: kind, resp: resp, br: bufio.NewReader(resp.Body), cancel: cancel}
+	var end string
+	switch kind {
+	case "xhr_streaming":
+		end = "\n"
+	case "eventsource":
+		end = "\r\n"
+	case "htmlfile":
+		end = "\r\n\r\n"
+	}
+	s.prelude, err = s.readUntil(end)
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("%s prelude: %v", kind, err)
+	}
+	return s, nil
+}
+
+func (e *env) mustOpenStream(id, kind string) *stream {
+	e.t.Helper()
+	s, err := e.openStream(id, kind)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(s.close)
+	return s
+}
+
+func (s *stream) readUntil(end string) (string, error) {
+	var b strings.Builder
+	for {
+		line, err := s.br.ReadString(end[len(end)-1])
+		b.WriteString(line)
+		if err != nil {
+			return b.String(), err
+		}
+		if strings.HasSuffix(b.String(), end) {
+			return b.String(), nil
+		}
+	}
+}
+
+// nextRaw reads one whole envelope.
+func (s *stream) nextRaw() (string, error) {
+	var end string
+	switch s.kind {
+	case "xhr_streaming":
+		end = "\n"
+	case "eventsource":
+		end = "\r\n\r\n"
+	case "htmlfile":
+		end = "</script>\r\n"
+	}
+	raw, err := s.readUntil(end)
+	s.bytes += len(raw)
+	return raw, err
+}
+
+// next reads one frame.
+func (s *stream) next() (string, error) {
+	raw, err := s.nextRaw()
+	if err != nil {
+		if raw != "" {
+			return "", fmt.Errorf("%s: partial envelope %q: %v", s.kind, raw, err)
+		}
+		return "", err
+	}
+	frame, rest, err := cutEnvelope(s.kind, raw)
+	if err == nil && rest != "" {
+		err = fmt.Errorf("%s: %q after the envelope", s.kind, rest)
+	}
+	return frame, err
+}
+
+func (s *stream) mustNext(t testing.TB, want string) {
+	t.Helper()
+	got, err := s.next()
+	if err != nil {
+		t.Fatalf("%s: reading frame (want %q): %v", s.kind, want, err)
+	}
+	if got != want {
+		t.Fatalf("%s: got frame %q, want %q", s.kind, got, want)
+	}
+}
+
+// mustEnd wants the response to end (EOF) with no more frames.
+func (s *stream) mustEnd(t testing.TB) {
+	t.Helper()
+	raw, err := s.nextRaw()
+	if err == nil || !errors.Is(err, io.EOF) || raw != "" {
+		t.Fatalf("%s: want the response to end, got %q, %v", s.kind, raw, err)
+	}
+}
+
+func (s *stream) close() {
+	s.cancel()
+	s.resp.Body.Close()
+}
+
+// cutEnvelope takes the frame out of the first envelope in raw, checking
+// that the envelope is exactly what the transport must write. It returns
+// what follows the envelope.
+func cutEnvelope(kind, raw string) (frame, rest string, err error) {
+	switch kind {
+	case "xhr", "xhr_streaming":
+		frame, rest, ok := strings.Cut(raw, "\n")
+		if !ok {
+			return "", "", fmt.Errorf("%s: no newline in %q", kind, raw)
+		}
+		return frame, rest, nil
+	case "eventsource":
+		payload, ok := strings.CutPrefix(raw, "data: ")
+		if !ok {
+			return "", "", fmt.Errorf("eventsource: %q does not start with data: ", raw)
+		}
+		payload, rest, ok := strings.Cut(payload, "\r\n\r\n")
+		if !ok {
+			return "", "", fmt.Errorf("eventsource: unterminated event %q", raw)
+		}
+		frame, err := eventSourceUnescape(payload)
+		return frame, rest, err
+	case "htmlfile":
+		body, ok := strings.CutPrefix(raw, "<script>\np(")
+		if !ok {
+			return "", "", fmt.Errorf("htmlfile: %q does not start with <script>\\np(", raw)
+		}
+		lit, rest, ok := strings.Cut(body, ");\n</script>\r\n")
+		if !ok {
+			return "", "", fmt.Errorf("htmlfile: unterminated script %q", raw)
+		}
+		frame, err := scriptLiteral(lit)
+		return frame, rest, err
+	case "jsonp":
+		body, ok := strings.CutPrefix(raw, "/**/cb(")
+		if !ok {
+			return "", "", fmt.Errorf("jsonp: %q does not start with /**/cb(", raw)
+		}
+		lit, rest, ok := strings.Cut(body, ");\r\n")
+		if !ok {
+			return "", "", fmt.Errorf("jsonp: unterminated call %q", raw)
+		}
+		frame, err := scriptLiteral(lit)
+		return frame, rest, err
+	}
+	panic(kind)
+}
+
+// eventSourceUnescape undoes the eventsource escaping as sockjs-client's
+// decodeURI does, checking that the payload holds no raw line end or NUL
+// and that % only starts the escapes the protocol uses.
+func eventSourceUnescape(p string) (string, error) {
+	if strings.ContainsAny(p, "\r\n\x00") {
+		return "", fmt.Errorf("eventsource: raw CR, LF or NUL in %q", p)
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] != '%' {
+			b.WriteByte(p[i])
+			continue
+		}
+		if i+3 > len(p) {
+			return "", fmt.Errorf("eventsource: truncated escape in %q", p)
+		}
+		switch p[i+1 : i+3] {
+		case "25":
+			b.WriteByte('%')
+		case "0D":
+			b.WriteByte('\r')
+		case "0A":
+			b.WriteByte('\n')
+		case "00":
+			b.WriteByte(0)
+		default:
+			return "", fmt.Errorf("eventsource: unexpected escape %q in %q", p[i:i+3], p)
+		}
+		i += 2
+	}
+	return b.String(), nil
+}
+
+// scriptLiteral checks that lit, placed inside a <script> element, is one
+// JavaScript string literal that cannot end the element or the line, and
+// returns its value.
+func scriptLiteral(lit string) (string, error) {
+	if strings.ContainsAny(lit, "<>&\r\n\u2028\u2029") {
+		return "", fmt.Errorf("script literal %q holds a character unsafe inside <script>", lit)
+	}
+	return parseJSString(lit)
+}
+
+// parseJSString decodes a double-quoted ECMAScript string literal. It is
+// written from the ECMAScript grammar, independently of encoding/json.
+func parseJSString(lit string) (string, error) {
+	if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' {
+		return "", fmt.Errorf("not a double-quoted literal: %q", lit)
+	}
+	body := lit[1 : len(lit)-1]
+	var units []uint16
+	hex := func(s string) (rune, bool) {
+		v, err := strconv.ParseUint(s, 16, 32)
+		return rune(v), err == nil
+	}
+	for i := 0; i < len(body); {
+		c := body[i]
+		switch c {
+		case '"':
+			return "", fmt.Errorf("unescaped quote ends the literal early: %q", lit)
+		case '\n', '\r':
+			return "", fmt.Errorf("line terminator in literal: %q", lit)
+		case '\\':
+			i++
+			if i >= len(body) {
+				return "", fmt.Errorf("trailing backslash: %q", lit)
+			}
+			e := body[i]
+			i++
+			switch e {
+			case 'b':
+				units = append(units, '\b')
+			case 'f':
+				units = append(units, '\f')
+			case 'n':
+				units = append(units, '\n')
+			case 'r':
+				units = append(units, '\r')
+			case 't':
+				units = append(units, '\t')
+			case 'v':
+				units = append(units, '\v')
+			case '0':
+				if i < len(body) && body[i] >= '0' && body[i] <= '9' {
+					return "", fmt.Errorf("octal escape: %q", lit)
+				}
+				units = append(units, 0)
+			case 'x':
+				if i+2 > len(body) {
+					return "", fmt.Errorf("short \\x: %q", lit)
+				}
+				r, ok := hex(body[i : i+2])
+				if !ok {
+					return "", fmt.Errorf("bad \\x: %q", lit)
+				}
+				units = append(units, uint16(r))
+				i += 2
+			case 'u':
+				if i < len(body) && body[i] == '{' {
+					end := strings.IndexByte(body[i:], '}')
+					if end < 0 {
+						return "", fmt.Errorf("bad \\u{: %q", lit)
+					}
+					r, ok := hex(body[i+1 : i+end])
+					if !ok || r > utf8.MaxRune {
+						return "", fmt.Errorf("bad \\u{: %q", lit)
+					}
+					units = utf16.AppendRune(units, r)
+					i += end + 1
+					break
+				}
+				if i+4 > len(body) {
+					return "", fmt.Errorf("short \\u: %q", lit)
+				}
+				r, ok := hex(body[i : i+4])
+				if !ok || strings.ContainsAny(body[i:i+4], "+-") {
+					return "", fmt.Errorf("bad \\u: %q", lit)
+				}
+				units = append(units, uint16(r))
+				i += 4
+			case '1', '2', '3', '4', '5', '6', '7', '8', '9':
+				return "", fmt.Errorf("octal escape: %q", lit)
+			case '\n':
+			case '\r':
+				if i < len(body) && body[i] == '\n' {
+					i++
+				}
+			default:
+				// NonEscapeCharacter: the character itself.
+				r, size := utf8.DecodeRuneInString(body[i-1:])
+				units = utf16.AppendRune(units, r)
+				i += size - 1
+			}
+		default:
+			r, size := utf8.DecodeRuneInString(body[i:])
+			if r == utf8.RuneError && size == 1 {
+				return "", fmt.Errorf("invalid UTF-8 in literal: %q", lit)
+			}
+			units = utf16.AppendRune(units, r)
+			i += size
+		}
+	}
+	return string(utf16.Decode(units)), nil
+}
+
+// decodeMessages returns the messages of an "a" frame.
+func decodeMessages(frame string) ([]string, error) {
+	rest, ok := strings.CutPrefix(frame, "a")
+	if !ok {
+		return nil, fmt.Errorf("not a messages frame: %q", frame)
+	}
+	var msgs []string
+	if err := json.Unmarshal([]byte(rest), &msgs); err != nil {
+		return nil, fmt.Errorf("messages frame %q: %v", frame, err)
+	}
+	return msgs, nil
+}
+
+// ---- websocket clients ----
+
+func wsURL(u string) string { return "ws" + strings.TrimPrefix(u, "http") }
+
+var dialer = &websocket.Dialer{HandshakeTimeout: ioTimeout}
+
+// dialWS opens an RFC 6455 websocket; it is closed when the test ends.
+func (e *env) dialWS(t testing.TB, u string) *websocket.Conn {
+	t.Helper()
+	c, resp, err := dialer.Dial(wsURL(u), nil)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("websocket %s: %v (status %d)", u, err, status)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func wsRead(c *websocket.Conn) (string, error) {
+	_ = c.SetReadDeadline(time.Now().Add(ioTimeout))
+	_, b, err := c.ReadMessage()
+	return string(b), err
+}
+
+func wsMustRead(t testing.TB, c *websocket.Conn, want string) {
+	t.Helper()
+	got, err := wsRead(c)
+	if err != nil {
+		t.Fatalf("websocket: want %q, got error %v", want, err)
+	}
+	if got != want {
+		t.Fatalf("websocket: got %q, want %q", got, want)
+	}
+}
+
+func wsWrite(t testing.TB, c *websocket.Conn, msg string) {
+	t.Helper()
+	_ = c.SetWriteDeadline(time.Now().Add(ioTimeout))
+	if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+		t.Fatalf("websocket write %q: %v", msg, err)
+	}
+}
+
+// wsCloseCode reads until the connection ends and returns the close
+// code (websocket.CloseAbnormalClosure for an end without close frame),
+// and the text messages read before.
+func wsCloseCode(c *websocket.Conn) (int, []string) {
+	var msgs []string
+	for {
+		m, err := wsRead(c)
+		if err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				return ce.Code, msgs
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return -1, msgs
+			}
+			return websocket.CloseAbnormalClosure, msgs
+		}
+		msgs = append(msgs, m)
+	}
+}
+
+// wsClose performs the client side of the closing handshake.
+func wsClose(c *websocket.Conn) {
+	_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(1000, ""), time.Now().Add(time.Second))
+	wsCloseCode(c)
+	c.Close()
+}
+
+// hixie is a raw hixie-76 client.
+type hixie struct {
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+// dialHixie performs the hixie-76 handshake on u (a session's websocket
+// URL), checking the server's 16-byte answer.
+func (e *env) dialHixie(t testing.TB, u string) *hixie {
+	t.Helper()
+	pu, _ := url.Parse(u)
+	conn, err := net.DialTimeout("tcp", pu.Host, ioTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(ioTimeout))
+	const key1, key2, key3 = "4 @1  46546xW%0l 1 5", "12998 5 Y3 1  .P00", "aaaaaaaa"
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\n"+
+		"Origin: http://%s\r\nSec-WebSocket-Key1: %s\r\nSec-WebSocket-Key2: %s\r\n\r\n",
+		pu.RequestURI(), pu.Host, pu.Host, key1, key2)
+	br := bufio.NewReader(conn)
+	tp := textproto.NewReader(br)
+	status, err := tp.ReadLine()
+	if err != nil || !strings.HasPrefix(status, "HTTP/1.1 101") {
+		t.Fatalf("hixie handshake: status %q, %v", status, err)
+	}
+	if _, err := tp.ReadMIMEHeader(); err != nil {
+		t.Fatalf("hixie handshake headers: %v", err)
+	}
+	if _, err := io.WriteString(conn, key3); err != nil {
+		t.Fatal(err)
+	}
+	var key [16]byte
+	binary.BigEndian.PutUint32(key[0:], hixieNumber(key1))
+	binary.BigEndian.PutUint32(key[4:], hixieNumber(key2))
+	copy(key[8:], key3)
+	want := md5.Sum(key[:])
+	got := make([]byte, 16)
+	if _, err := io.ReadFull(br, got); err != nil || string(got) != string(want[:]) {
+		t.Fatalf("hixie answer %q, %v; want %q", got, err, want)
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return &hixie{conn: conn, br: br}
+}
+
+func hixieNumber(k string) uint32 {
+	var n, spaces uint64
+	for _, c := range k {
+		if c >= '0' && c <= '9' {
+			n = n*10 + uint64(c-'0')
+		} else if c == ' ' {
+			spaces++
+		}
+	}
+	return uint32(n / spaces)
+}
+
+func (h *hixie) send(msg string) error {
+	_ = h.conn.SetWriteDeadline(time.Now().Add(ioTimeout))
+	_, err := h.conn.Write([]byte("\x00" + msg + "\xff"))
+	return err
+}
+
+// next reads a frame; closed reports a closing frame or EOF.
+func (h *hixie) next() (msg string, closed bool, err error) {
+	_ = h.conn.SetReadDeadline(time.Now().Add(ioTimeout))
+	b, err := h.br.ReadByte()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return "", true, nil
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return "", false, err
+		}
+		return "", true, nil
+	}
+	switch b {
+	case 0x00:
+		s, err := h.br.ReadString(0xff)
+		if err != nil {
+			return "", false, err
+		}
+		return s[:len(s)-1], false, nil
+	case 0xff:
+		b2, err := h.br.ReadByte()
+		if err != nil || b2 != 0 {
+			return "", false, fmt.Errorf("bad hixie close frame 0xff %#x (%v)", b2, err)
+		}
+		return "", true, nil
+	}
+	return "", false, fmt.Errorf("unexpected hixie frame type %#x", b)
+}
+
+func (h *hixie) mustNext(t testing.TB, want string) {
+	t.Helper()
+	got, closed, err := h.next()
+	if err != nil || closed || got != want {
+		t.Fatalf("hixie: got %q closed=%v err=%v, want %q", got, closed, err, want)
+	}
+}
+
+// ---- goroutines ----
+
+func allStacks() string {
+	buf := make([]byte, 1<<20)
+	return string(buf[:runtime.Stack(buf, true)])
+}
+
+// waitGoroutines waits until no more than baseline goroutines run, and
+// fails with every stack when that does not happen within d.
+func waitGoroutines(t testing.TB, baseline int, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= baseline {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines still running %v later, baseline %d:\n%s", n, d, baseline, allStacks())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,346 @@
+package transports_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/sockjsd/sockjsd/session"
+	"github.com/sockjsd/sockjsd/sockjs"
+)
+
+// Empty messages and empty arrays are ignored; the session stays open.
+func TestWebsocketIgnoresEmpty(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.dialWS(t, e.sessionURL(e.newID("ws"), "websocket"))
+	wsMustRead(t, c, "o")
+	wsWrite(t, c, "")
+	wsWrite(t, c, "[]")
+	wsWrite(t, c, " [ ] ")
+	wsWrite(t, c, `["a"]`)
+	wsMustRead(t, c, `a["a"]`)
+	wsWrite(t, c, `["b","c"]`)
+	// The echo handler sends b and c one by one: one frame or two.
+	var got []string
+	for len(got) < 2 {
+		f, err := wsRead(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := decodeMessages(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, m...)
+	}
+	if got[0] != "b" || got[1] != "c" || len(got) != 2 {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestWebsocketBrokenJSON(t *testing.T) {
+	e := newEnv(t, nil)
+	t.Run("hixie76", func(t *testing.T) {
+		t.Parallel()
+		id := e.newID("hx")
+		h := e.dialHixie(t, e.sessionURL(id, "websocket"))
+		h.mustNext(t, "o")
+		if err := h.send(`["a`); err != nil {
+			t.Fatal(err)
+		}
+		if msg, closed, err := h.next(); err != nil || !closed {
+			t.Fatalf("got %q, %v; want the connection to end", msg, err)
+		}
+		if info := e.waitEnded(id, ioTimeout); info.code != 1007 {
+			t.Fatalf("session closed with %d, want 1007", info.code)
+		}
+	})
+	for _, bad := range []string{`["a`, `{"a":1}`, `[1]`, `"x"`, `null`, "[\"a\"] x"} {
+		t.Run(bad, func(t *testing.T) {
+			t.Parallel()
+			id := e.newID("ws")
+			c := e.dialWS(t, e.sessionURL(id, "websocket"))
+			wsMustRead(t, c, "o")
+			wsWrite(t, c, bad)
+			// As the official suite's test_broken_json wants: no SockJS
+			// frame after the bad message, a websocket close with 1007.
+			code, msgs := wsCloseCode(c)
+			if len(msgs) != 0 || code != websocket.CloseInvalidFramePayloadData {
+				t.Fatalf("got frames %q then close %d; want no frame and close 1007", msgs, code)
+			}
+			if info := e.waitEnded(id, ioTimeout); info.code != 1007 {
+				t.Fatalf("session closed with %d, want 1007", info.code)
+			}
+		})
+	}
+}
+
+// A message over MaxMessageSize closes the connection with 1009, on every
+// websocket flavour.
+func TestWebsocketMessageTooBig(t *testing.T) {
+	const maxSize = 1024
+	e := newEnv(t, &sockjs.Options{MaxMessageSize: maxSize})
+	big := `["` + strings.Repeat("x", maxSize) + `"]`
+	fits := `["` + strings.Repeat("y", maxSize-4) + `"]`
+
+	t.Run("websocket", func(t *testing.T) {
+		t.Parallel()
+		id := e.newID("ws")
+		c := e.dialWS(t, e.sessionURL(id, "websocket"))
+		wsMustRead(t, c, "o")
+		wsWrite(t, c, fits)
+		wsMustRead(t, c, "a"+fits)
+		wsWrite(t, c, big)
+		if code, msgs := wsCloseCode(c); code != websocket.CloseMessageTooBig || len(msgs) != 0 {
+			t.Fatalf("got frames %q then close %d, want close 1009", msgs, code)
+		}
+		if info := e.waitEnded(id, ioTimeout); info.code != 1009 {
+			t.Fatalf("session closed with %d, want 1009", info.code)
+		}
+	})
+	t.Run("rawwebsocket", func(t *testing.T) {
+		t.Parallel()
+		c := e.dialWS(t, e.base+"/websocket")
+		wsWrite(t, c, strings.Repeat("y", maxSize))
+		wsMustRead(t, c, strings.Repeat("y", maxSize))
+		wsWrite(t, c, strings.Repeat("x", maxSize+1))
+		if code, _ := wsCloseCode(c); code != websocket.CloseMessageTooBig {
+			t.Fatalf("close code %d, want 1009", code)
+		}
+	})
+	t.Run("hixie76", func(t *testing.T) {
+		t.Parallel()
+		id := e.newID("hx")
+		h := e.dialHixie(t, e.sessionURL(id, "websocket"))
+		h.mustNext(t, "o")
+		if err := h.send(fits); err != nil {
+			t.Fatal(err)
+		}
+		h.mustNext(t, "a"+fits)
+		if err := h.send(big); err != nil {
+			t.Fatal(err)
+		}
+		// Like broken JSON: the connection ends (closing frame or EOF)
+		// with no SockJS frame.
+		if msg, closed, err := h.next(); err != nil || !closed {
+			t.Errorf("hixie-76 message over MaxMessageSize: got %q, %v; want the connection to end", msg, err)
+		}
+		if info := e.waitEnded(id, ioTimeout); info.code != 1009 {
+			t.Errorf("hixie-76 session closed with %d %q, want 1009", info.code, info.reason)
+		}
+	})
+}
+
+// A client that never answers pings (a half-open connection) is dropped
+// within about two heartbeats; one that answers stays.
+func TestWebsocketPingTimeout(t *testing.T) {
+	const hb, wt = 100 * time.Millisecond, 100 * time.Millisecond
+	e := newEnv(t, &sockjs.Options{Heartbeat: hb, WriteTimeout: wt})
+
+	for _, raw := range []bool{false, true} {
+		name := map[bool]string{false: "websocket", true: "rawwebsocket"}[raw]
+		t.Run(name+"/silent", func(t *testing.T) {
+			t.Parallel()
+			u := e.sessionURL(e.newID("ping"), "websocket")
+			if raw {
+				u = e.base + "/websocket"
+			}
+			c := e.dialWS(t, u)
+			var pings int
+			var mu sync.Mutex
+			c.SetPingHandler(func(string) error { mu.Lock(); pings++; mu.Unlock(); return nil }) // no pong
+			start := time.Now()
+			code, _ := wsCloseCode(c) // keeps reading: "o", "h" frames
+			d := time.Since(start)
+			if code == -1 {
+				t.Fatalf("connection still open after %v", ioTimeout)
+			}
+			if d < 2*hb || d > 2*hb+wt+500*time.Millisecond {
+				t.Fatalf("silent client dropped after %v, want about 2 heartbeats (%v)", d, 2*hb+wt)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if pings < 1 {
+				t.Fatalf("%d pings before the drop", pings)
+			}
+		})
+		t.Run(name+"/answering", func(t *testing.T) {
+			t.Parallel()
+			u := e.sessionURL(e.newID("ping"), "websocket")
+			if raw {
+				u = e.base + "/websocket"
+			}
+			c := e.dialWS(t, u)
+			// Reading makes gorilla answer pings.
+			msgs := make(chan string, 64)
+			errc := make(chan error, 1)
+			go func() {
+				for {
+					_, m, err := c.ReadMessage()
+					if err != nil {
+						errc <- err
+						return
+					}
+					msgs <- string(m)
+				}
+			}()
+			select {
+			case err := <-errc:
+				t.Fatalf("answering client dropped: %v", err)
+			case <-time.After(8 * hb):
+			}
+			send, want := `["still"]`, `a["still"]`
+			if raw {
+				send, want = "still", "still"
+			}
+			wsWrite(t, c, send)
+			timeout := time.After(ioTimeout)
+			for {
+				select {
+				case m := <-msgs:
+					if m == want {
+						return
+					}
+					if m != "o" && m != "h" {
+						t.Fatalf("got %q, want %q", m, want)
+					}
+				case err := <-errc:
+					t.Fatalf("answering client dropped: %v", err)
+				case <-timeout:
+					t.Fatal("no echo")
+				}
+			}
+		})
+	}
+}
+
+func TestHixie76Echo(t *testing.T) {
+	e := newEnv(t, nil)
+	id := e.newID("hx")
+	h := e.dialHixie(t, e.sessionURL(id, "websocket"))
+	h.mustNext(t, "o")
+	for i, m := range []string{"a", "é\u2028", `"quoted"`, strings.Repeat("z", 5000)} {
+		if err := h.send(fmt.Sprintf(`[%q]`, m)); err != nil {
+			t.Fatal(err)
+		}
+		want := string(session.AppendMessages(nil, []string{m}))
+		h.mustNext(t, want)
+		if i == 0 && want != `a["a"]` {
+			t.Fatalf("frame %q", want)
+		}
+	}
+	if err := h.send(`["close 3000"]`); err != nil {
+		t.Fatal(err)
+	}
+	h.mustNext(t, `c[3000,"bye"]`)
+	if _, closed, err := h.next(); !closed || err != nil {
+		t.Fatalf("want the closing frame after c[3000], got closed=%v err=%v", closed, err)
+	}
+	if info := e.waitEnded(id, ioTimeout); info.code != 3000 {
+		t.Fatalf("session closed with %d", info.code)
+	}
+	// The client's closing handshake ends a session too.
+	id2 := e.newID("hx")
+	h2 := e.dialHixie(t, e.sessionURL(id2, "websocket"))
+	h2.mustNext(t, "o")
+	_, _ = h2.conn.Write([]byte{0xff, 0x00})
+	e.waitEnded(id2, ioTimeout)
+}
+
+// A client that stops reading never blocks Send (of its session or any
+// other); once its queue passes the bound it is closed as a slow client,
+// while other sessions keep echoing.
+func TestWebsocketSlowReader(t *testing.T) {
+	e := newEnv(t, &sockjs.Options{SendQueueBytes: 64 << 10, WriteTimeout: 3 * time.Second})
+	slowID := e.newID("slow")
+	slow := e.dialWS(t, e.sessionURL(slowID, "websocket"))
+	wsMustRead(t, slow, "o")
+	fast := e.dialWS(t, e.sessionURL(e.newID("fast"), "websocket"))
+	wsMustRead(t, fast, "o")
+
+	wsWrite(t, slow, `["flood 1024"]`) // and never read again
+	start := time.Now()
+	for i := 0; time.Since(start) < 300*time.Millisecond; i++ {
+		t0 := time.Now()
+		wsWrite(t, fast, fmt.Sprintf(`["%d"]`, i))
+		wsMustRead(t, fast, fmt.Sprintf(`a["%d"]`, i))
+		if d := time.Since(t0); d > 200*time.Millisecond {
+			t.Fatalf("echo on another session took %v while a client stalls", d)
+		}
+	}
+	info := e.waitEnded(slowID, 2*time.Second)
+	if info.code != sockjs.CodeSlowClient || !errors.Is(info.sendErr, sockjs.ErrSlowClient) {
+		t.Fatalf("stalled client: closed with %d %q, flood ended with %v; want 1008 and ErrSlowClient", info.code, info.reason, info.sendErr)
+	}
+	if info.flood > time.Second {
+		t.Fatalf("Send blocked: the flood took %v to hit the queue bound", info.flood)
+	}
+	e.metrics.mu.Lock()
+	slowCount := e.metrics.slow
+	e.metrics.mu.Unlock()
+	if slowCount != 1 {
+		t.Fatalf("SlowClient metric %d, want 1", slowCount)
+	}
+}
+
+// Raw websocket carries messages as they are, no framing.
+func TestRawWebsocketEcho(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.dialWS(t, e.base+"/websocket")
+	for _, m := range []string{"plain", `["not parsed"]`, "", "é\u2028\x00"} {
+		wsWrite(t, c, m)
+		wsMustRead(t, c, m)
+	}
+	wsWrite(t, c, "close 3001")
+	if code, msgs := wsCloseCode(c); code != 3001 || len(msgs) != 0 {
+		t.Fatalf("close %d after %q, want 3001 and no frame", code, msgs)
+	}
+}
+
+// A client that only listens (sends nothing, answers pings) to a session
+// that sends more often than the heartbeat must not be taken for dead: the
+// server has to keep pinging while it writes, since a busy connection is
+// never idle long enough for the heartbeat timer to fire.
+func TestWebsocketListenOnlyClientOnBusyConnection(t *testing.T) {
+	const hb, wt = 100 * time.Millisecond, 100 * time.Millisecond
+	e := newEnv(t, &sockjs.Options{Heartbeat: hb, WriteTimeout: wt})
+	for _, raw := range []bool{false, true} {
+		name := map[bool]string{false: "websocket", true: "rawwebsocket"}[raw]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			u, cmd := e.sessionURL(e.newID("listen"), "websocket"), `["burst 40 10 25"]`
+			if raw {
+				u, cmd = e.base+"/websocket", "burst 40 10 25"
+			}
+			c := e.dialWS(t, u)
+			// The default ping handler answers pings while we read.
+			wsWrite(t, c, cmd) // the last thing the client ever sends
+			start := time.Now()
+			got := 0
+			for got < 40 {
+				m, err := wsRead(c)
+				if err != nil {
+					t.Fatalf("listen-only client dropped after %v with %d/40 messages (traffic every 25ms, heartbeat %v): %v",
+						time.Since(start).Round(time.Millisecond), got, hb, err)
+				}
+				if raw {
+					got++
+					continue
+				}
+				if m == "o" || m == "h" {
+					continue
+				}
+				msgs, err := decodeMessages(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got += len(msgs)
+			}
+		})
+	}
+}
