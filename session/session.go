@@ -92,6 +92,7 @@ type Session struct {
 	recvReady chan struct{}
 	roomReady chan struct{}
 	released  chan struct{} // the receiver lease was released
+	handled   chan struct{} // the application is waiting in Recv (see AwaitHandled)
 	// onIdle runs (without mu held) when the session is to be forgotten:
 	// it has been closed or idle for the disconnect delay. Set once
 	// before the session is shared.
@@ -110,6 +111,7 @@ type Session struct {
 	timer       *time.Timer
 	inbox       []string // messages not yet read by the application
 	inboxHead   int      // inbox[:inboxHead] are already read
+	recvWaiting int      // Recv calls blocked for want of a message
 }
 
 // New returns an open session bound to owner. onIdle, which may be nil, is called once
@@ -128,6 +130,7 @@ func New(id, owner string, limits Limits, onIdle func(*Session)) *Session {
 		recvReady: make(chan struct{}, 1),
 		roomReady: make(chan struct{}, 1),
 		released:  make(chan struct{}, 1),
+		handled:   make(chan struct{}, 1),
 		onIdle:    onIdle,
 	}
 	// A session starts without a receiver: if none ever attaches (the
@@ -456,16 +459,64 @@ func (s *Session) Recv(ctx context.Context) (string, error) {
 			}
 			return msg, nil
 		}
-		closed := s.state != stateOpen
-		s.mu.Unlock()
-		if closed {
+		if s.state != stateOpen {
+			s.mu.Unlock()
 			return "", ErrClosed
 		}
+		s.recvWaiting++
+		s.mu.Unlock()
+		signal(s.handled)
+		var err error
 		select {
 		case <-s.recvReady:
 		case <-s.ctx.Done():
 		case <-ctx.Done():
-			return "", ctx.Err()
+			err = ctx.Err()
+		}
+		s.mu.Lock()
+		s.recvWaiting--
+		s.mu.Unlock()
+		if err != nil {
+			return "", err
+		}
+	}
+}
+
+// AwaitHandled waits, at most grace, until the application has read every
+// queued incoming message and is back in Recv asking for more, or the
+// session is closed, or ctx is done.
+//
+// The HTTP senders call it before answering, so that an application that
+// replies from its Recv loop has queued its replies by the time the client
+// learns its messages arrived: a poll that follows sees them, as the
+// protocol suite expects and as in servers that run the application inside
+// the request. It also keeps a client from sending faster than the
+// application reads.
+func (s *Session) AwaitHandled(ctx context.Context, grace time.Duration) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		s.mu.Lock()
+		done := s.state != stateOpen || s.inboxHead == len(s.inbox) && s.recvWaiting > 0
+		s.mu.Unlock()
+		if done {
+			signal(s.handled) // pass it on to another waiting sender
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(grace)
+		}
+		select {
+		case <-s.handled:
+		case <-s.ctx.Done():
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			return
 		}
 	}
 }

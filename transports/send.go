@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 	"unsafe"
 
 	"github.com/sockjsd/sockjsd/session"
 )
+
+// handledGrace bounds how long a send waits for the application to handle
+// what it delivered before answering (see session.Session.AwaitHandled).
+const handledGrace = time.Second
 
 // senderKind describes one HTTP sending transport; the handler is shared.
 type senderKind struct {
@@ -55,7 +60,11 @@ func (t *sender) Serve(w http.ResponseWriter, r *http.Request, sessionID string)
 		return
 	}
 	t.cfg.Observer.MessagesIn(t.kind.name, len(msgs), messageBytes(msgs))
-	switch err := s.Deliver(r.Context(), msgs); {
+	err = s.Deliver(r.Context(), msgs)
+	if err == nil {
+		s.AwaitHandled(r.Context(), handledGrace)
+	}
+	switch {
 	case err == nil, errors.Is(err, session.ErrClosed):
 		// A closed session drops what arrives; its receiver gets the
 		// close frame, which tells the client more than an error would.
