@@ -1,0 +1,206 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"syscall"
+	"time"
+)
+
+// Config is everything a run is told by its flags.
+type Config struct {
+	Scenario      string
+	URL           string
+	Target        Target
+	Transports    []string // one, except for soak
+	Sessions      int
+	InFlight      int
+	Size          int
+	Rate          float64 // messages (echo) or publishes (broadcast) per second in total; 0: as fast as possible
+	Duration      time.Duration
+	Warmup        time.Duration
+	Count         int64 // 0: bounded by duration only
+	Timeout       time.Duration
+	Concurrency   int
+	Sources       []netip.Addr
+	PID           int
+	GoroutinesURL string
+	Settle        time.Duration
+	Verify        bool
+	Messages      int // soak: echoes per session
+	BufSize       int
+	JSON          bool
+	Quiet         bool
+	CPUProfile    string
+}
+
+// maxDuration bounds every run, whatever the flags say.
+const maxDuration = 24 * time.Hour
+
+func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, error) {
+	c := &Config{Scenario: scenario}
+	fs := flag.NewFlagSet("sockjs-bench "+scenario, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var transport, sources string
+	defSessions, defDuration, defConcurrency := 64, 10*time.Second, 64
+	switch scenario {
+	case "idle":
+		defSessions, defDuration, defConcurrency = 3000, 10*time.Second, 128
+	case "broadcast":
+		defSessions = 1000
+	case "connect":
+		defConcurrency = 32
+	case "soak":
+		defDuration, defConcurrency = 30*time.Second, 32
+	}
+	fs.StringVar(&c.URL, "url", "", "base URL of the SockJS service, e.g. http://127.0.0.1:8081/echo (loopback only)")
+	if scenario == "soak" {
+		fs.StringVar(&transport, "transport", "websocket,xhr-streaming,xhr-polling", "comma separated transports, used in turn: "+transportNames())
+	} else {
+		fs.StringVar(&transport, "transport", "websocket", "transport: "+transportNames())
+	}
+	fs.DurationVar(&c.Duration, "duration", defDuration, "how long to measure (hold, for idle; run, for soak); every run is bounded by it")
+	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "longest wait for any one answer (open, echo, send); later is a timeout error")
+	fs.StringVar(&sources, "source", "", "loopback source addresses to spread connections over, e.g. 127.0.0.1-127.0.0.8 (default: the kernel's choice)")
+	fs.IntVar(&c.BufSize, "bufsize", 4096, "read buffer per connection in bytes")
+	fs.BoolVar(&c.JSON, "json", false, "print the result as JSON")
+	fs.BoolVar(&c.Quiet, "q", false, "no progress lines on stderr")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file")
+	fs.IntVar(&c.PID, "pid", 0, "server process id: report its CPU, RSS, descriptors and threads from /proc")
+	switch scenario {
+	case "echo", "broadcast", "connect", "soak":
+		fs.IntVar(&c.Size, "size", 64, "message payload in bytes (at least 8)")
+		fs.Int64Var(&c.Count, "count", 0, "stop after this many measured messages (connect, soak: sessions); 0 means duration only")
+	}
+	switch scenario {
+	case "echo", "broadcast":
+		fs.IntVar(&c.Sessions, "sessions", defSessions, "sessions")
+		fs.IntVar(&c.InFlight, "inflight", 1, "messages in flight per session (broadcast: publishes in flight)")
+		fs.Float64Var(&c.Rate, "rate", 0, "total messages (broadcast: publishes) per second; 0 means as fast as the server answers")
+		fs.DurationVar(&c.Warmup, "warmup", time.Second, "load before measuring starts")
+		fs.IntVar(&c.Concurrency, "concurrency", defConcurrency, "sessions opened at once while setting up")
+	case "connect", "soak":
+		fs.IntVar(&c.Concurrency, "concurrency", defConcurrency, "sessions open at once")
+		if scenario == "connect" {
+			fs.DurationVar(&c.Warmup, "warmup", time.Second, "load before measuring starts")
+		}
+	case "idle":
+		fs.IntVar(&c.Sessions, "sessions", defSessions, "sessions to open and hold")
+		fs.IntVar(&c.Concurrency, "concurrency", defConcurrency, "sessions opened at once")
+		fs.DurationVar(&c.Settle, "settle", 2*time.Second, "wait after the last session opened before reading the server's RSS")
+		fs.BoolVar(&c.Verify, "verify", true, "at the end, echo one message on every session (needs an echo service)")
+		c.BufSize = 1024
+	}
+	if scenario == "soak" {
+		fs.IntVar(&c.Messages, "messages", 4, "echoes per session before it is dropped")
+		fs.StringVar(&c.GoroutinesURL, "goroutines-url", "", "optional loopback URL answering the server's goroutine count (a number, {\"goroutines\":N} or a pprof goroutine?debug=1 page)")
+		fs.DurationVar(&c.Settle, "settle", 12*time.Second, "wait after the soak before the 'after' reading (longer than the server's disconnect delay)")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if c.URL == "" {
+		return nil, fmt.Errorf("-url is required")
+	}
+	var err error
+	if c.Target, err = ParseTarget(c.URL); err != nil {
+		return nil, err
+	}
+	if c.Sources, err = ParseSources(sources); err != nil {
+		return nil, err
+	}
+	c.Transports = splitList(transport)
+	if len(c.Transports) == 0 || (scenario != "soak" && len(c.Transports) != 1) {
+		return nil, fmt.Errorf("-transport: give one of %s", transportNames())
+	}
+	for _, t := range c.Transports {
+		if _, ok := transports[t]; !ok {
+			return nil, fmt.Errorf("-transport %q: want one of %s", t, transportNames())
+		}
+	}
+	switch {
+	case c.Duration <= 0 || c.Duration > maxDuration:
+		return nil, fmt.Errorf("-duration must be in (0, %v]", maxDuration)
+	case c.Warmup < 0 || c.Warmup > maxDuration:
+		return nil, fmt.Errorf("-warmup must be in [0, %v]", maxDuration)
+	case c.Timeout <= 0 || c.Timeout > time.Hour:
+		return nil, fmt.Errorf("-timeout must be in (0, 1h]")
+	case c.Settle < 0 || c.Settle > time.Hour:
+		return nil, fmt.Errorf("-settle must be in [0, 1h]")
+	case c.Count < 0:
+		return nil, fmt.Errorf("-count must not be negative")
+	case c.Rate < 0:
+		return nil, fmt.Errorf("-rate must not be negative")
+	case c.BufSize < 256 || c.BufSize > 1<<20:
+		return nil, fmt.Errorf("-bufsize must be in [256, 1MiB]")
+	case c.PID < 0:
+		return nil, fmt.Errorf("-pid must not be negative")
+	}
+	switch scenario {
+	case "echo", "broadcast", "connect", "soak":
+		if c.Size < 8 || c.Size > 16<<20 {
+			return nil, fmt.Errorf("-size must be in [8, 16MiB]")
+		}
+	}
+	switch scenario {
+	case "echo", "broadcast", "idle":
+		if c.Sessions < 1 || c.Sessions > 1_000_000 {
+			return nil, fmt.Errorf("-sessions must be in [1, 1000000]")
+		}
+	}
+	if scenario == "broadcast" && c.Sessions < 1 {
+		return nil, fmt.Errorf("-sessions must be at least 1")
+	}
+	if (scenario == "echo" || scenario == "broadcast") && (c.InFlight < 1 || c.InFlight > 1<<16) {
+		return nil, fmt.Errorf("-inflight must be in [1, 65536]")
+	}
+	if c.Concurrency < 1 || c.Concurrency > 100_000 {
+		return nil, fmt.Errorf("-concurrency must be in [1, 100000]")
+	}
+	if scenario == "soak" {
+		if c.PID == 0 {
+			return nil, fmt.Errorf("soak needs -pid of the server")
+		}
+		if c.Messages < 0 || c.Messages > 1_000_000 {
+			return nil, fmt.Errorf("-messages must be in [0, 1000000]")
+		}
+	}
+	if err := checkFDs(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkFDs refuses a run that would run out of file descriptors.
+func checkFDs(c *Config) error {
+	perSession := 1
+	for _, t := range c.Transports {
+		if t != "websocket" {
+			perSession = 2 // a receiving and a sending connection
+		}
+	}
+	n := c.Sessions
+	if c.Concurrency > n {
+		n = c.Concurrency
+	}
+	need := uint64(n*perSession + 64)
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return nil
+	}
+	if lim.Cur < need && lim.Max >= need {
+		lim.Cur = need
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil {
+			return nil
+		}
+	}
+	if lim.Cur < need {
+		return fmt.Errorf("%d sessions need about %d file descriptors; RLIMIT_NOFILE is %d (raise it with ulimit -n, or run several instances)", n, need, lim.Cur)
+	}
+	return nil
+}

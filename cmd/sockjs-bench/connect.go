@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// echoOnce sends msg on c and waits for its echo, skipping heartbeats.
+func echoOnce(c Conn, msg string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	if err := c.Send([]string{msg}, deadline); err != nil {
+		return err
+	}
+	for {
+		f, err := c.Recv(deadline)
+		if err != nil {
+			return err
+		}
+		switch f.Type {
+		case FrameHeartbeat:
+			continue
+		case FrameArray, FrameMessage:
+			if len(f.Messages) == 0 {
+				continue
+			}
+			if len(f.Messages) != 1 || f.Messages[0] != msg {
+				return protoErr(KindMismatch, "echo %q, want %s", f.Messages, quoteShort([]byte(msg)))
+			}
+			return nil
+		case FrameClose:
+			return closeErr(f)
+		default:
+			return protoErr(KindFrame, "%s frame in an open session", f.Type)
+		}
+	}
+}
+
+// runConnect opens sessions as fast as Concurrency workers can, checks
+// each with one echo and closes it. Latency is the time to "o".
+func runConnect(ctx context.Context, r *runner) *Result {
+	cfg := r.cfg
+	tr := cfg.Transports[0]
+	res := newResult(r, tr)
+	res.Sessions = 0
+	start := time.Now()
+	win := newWindow(start.Add(cfg.Warmup), cfg.Duration)
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	stopAt := func(t time.Time) {
+		stopOnce.Do(func() {
+			win.closeAt(t)
+			close(stop)
+		})
+	}
+	var lat Histogram
+	connects := counter{limit: cfg.Count}
+	pl := newPayload(cfg.Size)
+	var wg sync.WaitGroup
+	for w := range cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := uint32(0); ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				t0 := time.Now()
+				if t0.UnixNano() > win.end.Load() {
+					stopAt(t0)
+					return
+				}
+				in := !t0.Before(win.start)
+				c, err := r.dial(ctx, tr)
+				if err != nil {
+					r.fail(err)
+					// A failing server would otherwise be hammered in a tight loop.
+					sleepUntil(ctx, time.Now().Add(10*time.Millisecond), stop)
+					continue
+				}
+				opened := time.Now()
+				err = echoOnce(c, pl.make(uint32(w)<<20|i&0xFFFFF), cfg.Timeout)
+				_ = c.Close(CloseGraceful)
+				if err != nil {
+					r.fail(err)
+					continue
+				}
+				if now := time.Now(); in && win.contains(now) {
+					if counted, full := connects.add(); counted {
+						lat.Record(opened.Sub(t0))
+						if full {
+							stopAt(now)
+						}
+					}
+				}
+			}
+		}()
+	}
+	r.logf("%d workers: warming up for %v, measuring for %v", cfg.Concurrency, cfg.Warmup, cfg.Duration)
+	var before, after *ProcSnapshot
+	if sleepUntil(ctx, win.start, stop) {
+		before = r.snapshot()
+		sleepUntil(ctx, win.endTime(), stop)
+	}
+	stopAt(time.Now())
+	after = r.snapshot()
+	if ctx.Err() != nil {
+		r.fail(protoErr(KindTimeout, "interrupted"))
+	}
+	wg.Wait()
+	res.Seconds = win.seconds()
+	res.Connects = connects.load()
+	sum := lat.Summary()
+	res.Latency = &sum
+	res.serverWindow(r, before, after)
+	return res
+}
