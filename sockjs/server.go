@@ -342,6 +342,17 @@ func (x sessions) OpenWebsocket(r *http.Request, id, transport string) (*session
 
 func (x sessions) End(ss *session.Session) { x.s.registry.Remove(ss) }
 
+func (x sessions) Go(f func()) { x.s.goTracked(f) }
+
+// goTracked runs f on a goroutine that Shutdown waits for.
+func (s *Server) goTracked(f func()) {
+	s.work.add()
+	go func() {
+		defer s.work.done()
+		f()
+	}()
+}
+
 // start runs the application's handler for a new session.
 func (s *Server) start(ss *session.Session, r *http.Request, transport string) {
 	pub := &Session{s: ss, req: snapshotRequest(r), transport: transport, opened: time.Now(), metrics: s.opts.Metrics}
@@ -350,9 +361,7 @@ func (s *Server) start(ss *session.Session, r *http.Request, transport string) {
 	if log.Enabled(context.Background(), slog.LevelDebug) {
 		log.Debug("sockjs: session opened", "session", ss.ID(), "transport", transport, "remote", r.RemoteAddr)
 	}
-	s.work.add()
-	go func() {
-		defer s.work.done()
+	s.goTracked(func() {
 		defer func() {
 			if p := recover(); p != nil {
 				log.Error("sockjs: handler panicked", "session", ss.ID(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -368,7 +377,7 @@ func (s *Server) start(ss *session.Session, r *http.Request, transport string) {
 			}
 		}()
 		s.handler(pub)
-	}()
+	})
 }
 
 // tracker counts work under way so that Shutdown can wait for it. Unlike

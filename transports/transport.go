@@ -51,6 +51,8 @@ type Sessions interface {
 	OpenWebsocket(r *http.Request, id, transport string) (*session.Session, error)
 	// End forgets a websocket session once its connection is over.
 	End(s *session.Session)
+	// Go runs f on a goroutine that Shutdown waits for.
+	Go(f func())
 }
 
 // Observer receives counts of what happens; see sockjs.Metrics.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,8 @@ func (t *websocketTransport) name() string {
 	return "websocket"
 }
 
+const wsReadBufferSize = 1024
+
 // writeBuffers lends write buffers to connections only while they write,
 // so an idle connection holds none.
 var writeBuffers sync.Pool
@@ -73,6 +76,10 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 	} else {
 		t.once.Do(func() {
 			t.upgrader = websocket.Upgrader{
+				// A small read buffer of its own instead of net/http's 4 KiB
+				// one: an idle connection holds it for life, and larger
+				// frames are simply read in several pieces.
+				ReadBufferSize:   wsReadBufferSize,
 				HandshakeTimeout: t.cfg.WriteTimeout,
 				WriteBufferPool:  &writeBuffers,
 				CheckOrigin:      t.cfg.CheckOrigin,
@@ -85,19 +92,28 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 		c.SetReadLimit(t.cfg.MaxMessageSize)
 		conn = gorillaConn{c}
 	}
-	defer conn.Close()
-
 	s, err := t.cfg.Sessions.OpenWebsocket(r, sessionID, t.name())
 	if err != nil {
 		t.cfg.refuse(r, refusalReason(err), err)
 		_ = conn.WriteClose(websocket.CloseTryAgainLater, "No new sessions accepted", time.Now().Add(t.cfg.WriteTimeout))
+		_ = conn.Close()
 		return
 	}
-	defer t.cfg.Sessions.End(s)
 	_ = s.Attach(context.Background(), 0) // the connection is the session's receiver for its whole life
 
-	// This goroutine reads; the writer it starts is waited for below, so
-	// both end with the handler.
+	// The connection is ours now: serve it from a fresh goroutine and let
+	// this handler return, so that net/http's goroutine, with its deep
+	// stack, the request and the server's buffers, is freed. An idle
+	// websocket then holds only what it needs.
+	origin := &http.Request{Method: r.Method, URL: &url.URL{Path: r.URL.Path}, RemoteAddr: r.RemoteAddr}
+	t.cfg.Sessions.Go(func() { t.serveConn(origin, conn, s) })
+}
+
+// serveConn runs a websocket connection: this goroutine reads, and the
+// writer it starts is waited for before it returns.
+func (t *websocketTransport) serveConn(r *http.Request, conn wsConn, s *session.Session) {
+	defer conn.Close()
+	defer t.cfg.Sessions.End(s)
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
