@@ -3,6 +3,7 @@ package transports
 import (
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/sockjsd/sockjsd/session"
@@ -60,17 +61,18 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 	h.Set("Content-Type", k.contentType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	fw := newFrameWriter(w, t.cfg.WriteTimeout, k.streaming)
+	fw := newFrameWriter(w, t.cfg.WriteTimeout, k, callback)
 	defer fw.done()
 	if k.prelude != nil {
-		if fw.write(k.prelude(fw.out[:0], callback)) != nil {
+		if fw.writePrelude() != nil {
 			return
 		}
 	}
+	var b session.Batch
 	if s.Attach(r.Context(), attachGrace) != nil {
 		t.cfg.Observer.ReceiverConflict(k.name)
-		fw.frame = session.AppendClose(fw.frame[:0], session.CodeAnotherReceiver, "Another connection still open")
-		_ = fw.write(k.envelope(fw.out[:0], callback, fw.frame))
+		b = session.Batch{Kind: session.FrameClose, Code: session.CodeAnotherReceiver, Reason: "Another connection still open"}
+		_, _ = fw.writeBatch(&b)
 		return
 	}
 
@@ -84,7 +86,6 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 	heartbeat := time.NewTimer(t.cfg.Heartbeat)
 	defer heartbeat.Stop()
 	heartbeatDue := false
-	var b session.Batch
 	written := 0
 	for {
 		budget := 0
@@ -106,9 +107,8 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 		held = !b.Final
 		heartbeatDue = false
 		t.countOut(&b)
-		fw.frame = session.AppendBatch(fw.frame[:0], &b)
-		env := k.envelope(fw.out[:0], callback, fw.frame)
-		if err := fw.write(env); err != nil {
+		n, err := fw.writeBatch(&b)
+		if err != nil {
 			interrupted = true
 			if !held && b.Kind == session.FrameMessages {
 				// The lease is gone with messages that never arrived.
@@ -119,7 +119,7 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 		if b.Final {
 			return
 		}
-		written += len(env)
+		written += n
 		if written >= t.cfg.ResponseLimit && k.streaming {
 			return // the deferred Detach releases the lease first
 		}
@@ -137,25 +137,37 @@ func (t *receiver) countOut(b *session.Batch) {
 }
 
 // frameWriter writes a receiver's response: every write has a deadline,
-// and streaming responses are flushed frame by frame.
+// and streaming responses are flushed frame by frame. It holds no buffer
+// between writes (a streaming response may idle for hours); scratch space
+// is borrowed from a pool for each write.
 type frameWriter struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	timeout time.Duration
-	flush   bool
-	frame   []byte // scratch for the frame being written
-	out     []byte // scratch for the frame in its envelope
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	timeout  time.Duration
+	kind     *receiverKind
+	callback string
 }
 
-func newFrameWriter(w http.ResponseWriter, timeout time.Duration, flush bool) *frameWriter {
-	return &frameWriter{
-		w:       w,
-		rc:      http.NewResponseController(w),
-		timeout: timeout,
-		flush:   flush,
-		frame:   make([]byte, 0, 512),
-		out:     make([]byte, 0, 512),
-	}
+func newFrameWriter(w http.ResponseWriter, timeout time.Duration, kind *receiverKind, callback string) *frameWriter {
+	return &frameWriter{w: w, rc: http.NewResponseController(w), timeout: timeout, kind: kind, callback: callback}
+}
+
+func (fw *frameWriter) writePrelude() error {
+	out := getScratch()
+	defer putScratch(out)
+	*out = fw.kind.prelude((*out)[:0], fw.callback)
+	return fw.write(*out)
+}
+
+// writeBatch writes the frame b carries in the transport's envelope and
+// returns how many bytes that took.
+func (fw *frameWriter) writeBatch(b *session.Batch) (int, error) {
+	frame, out := getScratch(), getScratch()
+	defer putScratch(frame)
+	defer putScratch(out)
+	*frame = session.AppendBatch((*frame)[:0], b)
+	*out = fw.kind.envelope((*out)[:0], fw.callback, *frame)
+	return len(*out), fw.write(*out)
 }
 
 func (fw *frameWriter) write(p []byte) error {
@@ -164,10 +176,25 @@ func (fw *frameWriter) write(p []byte) error {
 	if _, err := fw.w.Write(p); err != nil {
 		return err
 	}
-	if fw.flush {
+	if fw.kind.streaming {
 		return fw.rc.Flush()
 	}
 	return nil
+}
+
+// scratch lends byte slices for building frames. Slices that grew past
+// maxPooledScratch (a huge message) are left to the garbage collector
+// rather than kept.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxPooledScratch = 64 << 10
+
+func getScratch() *[]byte { return scratch.Get().(*[]byte) }
+
+func putScratch(b *[]byte) {
+	if cap(*b) <= maxPooledScratch {
+		scratch.Put(b)
+	}
 }
 
 // done clears the write deadline: the connection may serve further

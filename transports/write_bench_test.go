@@ -96,12 +96,11 @@ func (d *discardResponse) SetWriteDeadline(time.Time) error { return nil }
 // response (xhr_streaming): framing, envelope and write with its deadline
 // and flush.
 func BenchmarkStreamingWritePath(b *testing.B) {
-	fw := newFrameWriter(&discardResponse{h: http.Header{}}, time.Second, true)
-	msgs := []string{"hello, world 123"}
+	fw := newFrameWriter(&discardResponse{h: http.Header{}}, time.Second, &xhrStreaming, "")
+	batch := session.Batch{Kind: session.FrameMessages, Messages: []string{"hello, world 123"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		fw.frame = session.AppendMessages(fw.frame[:0], msgs)
-		if err := fw.write(xhrStreaming.envelope(fw.out[:0], "", fw.frame)); err != nil {
+		if _, err := fw.writeBatch(&batch); err != nil {
 			b.Fatal(err)
 		}
 	}
