@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"errors"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -31,6 +32,9 @@ func ParseMessages(data []byte) ([]string, error) {
 	var msgs []string
 	p.skipSpace()
 	if !p.consume(']') {
+		// Commas bound the number of messages (they may also sit inside
+		// one): size the slice once instead of growing it.
+		msgs = make([]string, 0, min(bytes.Count(data, comma)+1, 4096))
 		for {
 			p.skipSpace()
 			s, ok := p.str()
@@ -53,6 +57,8 @@ func ParseMessages(data []byte) ([]string, error) {
 	}
 	return msgs, nil
 }
+
+var comma = []byte{','}
 
 type parser struct {
 	data []byte

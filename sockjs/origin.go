@@ -6,6 +6,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/sockjsd/sockjsd/info"
 )
 
 // originPolicy is the one origin check every transport goes through:
@@ -57,13 +59,25 @@ func setCORS(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	origin := r.Header.Get("Origin")
 	if origin == "" {
-		h.Set("Access-Control-Allow-Origin", "*")
+		h["Access-Control-Allow-Origin"] = anyOriginHeader
 		return
 	}
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Allow-Credentials", "true")
-	h.Add("Vary", "Origin")
+	h["Access-Control-Allow-Origin"] = []string{origin}
+	h["Access-Control-Allow-Credentials"] = trueHeader
+	if v := h["Vary"]; v == nil {
+		h["Vary"] = varyOriginHeader
+	} else {
+		h["Vary"] = append(v, "Origin")
+	}
 }
+
+// Header values built once and shared (net/http only reads them).
+var (
+	anyOriginHeader  = []string{"*"}
+	trueHeader       = []string{"true"}
+	varyOriginHeader = []string{"Origin"}
+	noCacheHeader    = []string{info.NoCache}
+)
 
 // preflight answers a CORS preflight (OPTIONS) for a URL that allows
 // methods; browsers may cache the answer for a year.

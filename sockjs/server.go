@@ -157,7 +157,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			preflight(w, r, allow)
 			return
 		}
-		w.Header().Set("Cache-Control", info.NoCache)
+		w.Header()["Cache-Control"] = noCacheHeader
 		if s.opts.JSessionID {
 			setJSessionID(w, r)
 		}

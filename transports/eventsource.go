@@ -8,7 +8,7 @@ package transports
 var eventSource = receiverKind{
 	name:        "eventsource",
 	allow:       "GET",
-	contentType: "text/event-stream",
+	contentType: []string{"text/event-stream"},
 	streaming:   true,
 	prelude:     eventSourcePrelude,
 	envelope:    eventSourceEnvelope,

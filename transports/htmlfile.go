@@ -14,7 +14,7 @@ import (
 var htmlFile = receiverKind{
 	name:        "htmlfile",
 	allow:       "GET",
-	contentType: "text/html; charset=UTF-8",
+	contentType: []string{"text/html; charset=UTF-8"},
 	streaming:   true,
 	callback:    true,
 	prelude:     htmlFilePrelude,

@@ -16,7 +16,7 @@ import (
 var jsonpPolling = receiverKind{
 	name:        "jsonp",
 	allow:       "GET",
-	contentType: "application/javascript; charset=UTF-8",
+	contentType: []string{"application/javascript; charset=UTF-8"},
 	callback:    true,
 	envelope:    jsonpEnvelope,
 }
@@ -52,7 +52,7 @@ func formPayload(r *http.Request, body []byte) []byte {
 
 // Konqueror mishandles 204, so jsonp_send answers 200 "ok".
 func okBody(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	w.Header()["Content-Type"] = textPlainHeader
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte("ok"))
 }

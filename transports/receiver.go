@@ -14,9 +14,9 @@ import (
 type receiverKind struct {
 	name        string
 	allow       string
-	contentType string
-	streaming   bool // many frames per response, up to the response limit
-	callback    bool // needs a valid ?c= callback
+	contentType []string // the header value, shared by every response
+	streaming   bool     // many frames per response, up to the response limit
+	callback    bool     // needs a valid ?c= callback
 	// prelude, if set, appends what a response starts with.
 	prelude func(dst []byte, callback string) []byte
 	// envelope appends frame wrapped as the transport sends it.
@@ -58,8 +58,8 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 	}
 
 	h := w.Header()
-	h.Set("Content-Type", k.contentType)
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = k.contentType
+	h["X-Content-Type-Options"] = nosniffHeader
 	w.WriteHeader(http.StatusOK)
 	fw := newFrameWriter(w, t.cfg.WriteTimeout, k, callback)
 	defer fw.done()
@@ -83,8 +83,14 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 			s.Detach(interrupted)
 		}
 	}()
-	heartbeat := time.NewTimer(t.cfg.Heartbeat)
-	defer heartbeat.Stop()
+	// The heartbeat timer starts when the receiver first has to wait: most
+	// polls are answered at once and never need it.
+	var heartbeat *time.Timer
+	defer func() {
+		if heartbeat != nil {
+			heartbeat.Stop()
+		}
+	}()
 	heartbeatDue := false
 	written := 0
 	for {
@@ -94,6 +100,9 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 		}
 		s.Take(&b, budget, heartbeatDue)
 		if b.Kind == session.FrameNone {
+			if heartbeat == nil {
+				heartbeat = time.NewTimer(t.cfg.Heartbeat)
+			}
 			select {
 			case <-s.Wake():
 			case <-heartbeat.C:
@@ -123,7 +132,9 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 		if written >= t.cfg.ResponseLimit && k.streaming {
 			return // the deferred Detach releases the lease first
 		}
-		heartbeat.Reset(t.cfg.Heartbeat)
+		if heartbeat != nil {
+			heartbeat.Reset(t.cfg.Heartbeat)
+		}
 	}
 }
 

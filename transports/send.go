@@ -86,7 +86,7 @@ func rawPayload(_ *http.Request, body []byte) []byte { return body }
 // xhr_send answers 204 with a text/plain type: Firefox otherwise parses
 // the empty answer as XML and logs an error.
 func noContent(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	w.Header()["Content-Type"] = textPlainHeader
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -121,11 +121,18 @@ func refusalReason(err error) string {
 	return "session_limit"
 }
 
+// Header values set on every response are built once and shared: net/http
+// only reads them, and http.Header.Set would allocate a slice per call.
+var (
+	nosniffHeader   = []string{"nosniff"}
+	textPlainHeader = []string{"text/plain; charset=UTF-8"}
+)
+
 // plainError answers with a text/plain error body, as the protocol words them.
 func plainError(w http.ResponseWriter, msg string, code int) {
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = textPlainHeader
+	h["X-Content-Type-Options"] = nosniffHeader
 	w.WriteHeader(code)
 	_, _ = w.Write([]byte(msg))
 }

@@ -7,7 +7,7 @@ import "bytes"
 // URLs with no cookies, no custom headers and maybe no Content-Type, none of
 // which these handlers need.
 
-const xhrContentType = "application/javascript; charset=UTF-8"
+var xhrContentType = []string{"application/javascript; charset=UTF-8"}
 
 var xhrPolling = receiverKind{
 	name:        "xhr",
