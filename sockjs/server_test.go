@@ -464,3 +464,31 @@ func TestReceiveOnlyWebsocketStaysOpen(t *testing.T) {
 		}
 	}
 }
+
+// A client that stops reading is cut off by the write deadline: the
+// writer never blocks longer than WriteTimeout, even with room left in the
+// send queue.
+func TestWriteDeadlineEndsStuckClient(t *testing.T) {
+	closed := make(chan int, 1)
+	srv := sockjs.New("/flood", func(s *sockjs.Session) {
+		chunk := strings.Repeat("x", 64<<10)
+		for s.Send(chunk) == nil {
+			time.Sleep(time.Millisecond) // well below the queue bound
+		}
+		code, _, _ := s.CloseStatus()
+		closed <- code
+	}, &sockjs.Options{WriteTimeout: 200 * time.Millisecond, SendQueueBytes: 1 << 30, SendQueueMessages: 1 << 20})
+	ws := dialWS(t, serve(t, srv)+"/flood/0/"+newID()+"/websocket", nil)
+	if got := readWS(t, ws); got != "o" {
+		t.Fatal(got)
+	}
+	// Read nothing more: the socket buffers fill and the writer blocks.
+	select {
+	case code := <-closed:
+		if code != sockjs.CodeInterrupted {
+			t.Fatalf("stuck client's session closed with %d, want %d (write timeout)", code, sockjs.CodeInterrupted)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a client that reads nothing kept its session for 10 s")
+	}
+}
