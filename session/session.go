@@ -333,6 +333,19 @@ func (s *Session) Detach(interrupted bool) {
 	}
 }
 
+// Refresh restarts the disconnect delay unless a receiver is attached. A
+// receiver calls it once its final frame is written: the lease was
+// released when the frame was handed out (so that the next request finds
+// it free), but the client cannot come back before the response is over,
+// and a large response to a slow client can take a while.
+func (s *Session) Refresh() {
+	s.mu.Lock()
+	if !s.leased {
+		s.armTimerLocked()
+	}
+	s.mu.Unlock()
+}
+
 func (s *Session) releaseLocked() {
 	s.leased = false
 	signal(s.released) // never blocks: capacity 1

@@ -126,6 +126,7 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 			return
 		}
 		if b.Final {
+			s.Refresh() // the disconnect delay starts when the response is over
 			return
 		}
 		written += n
