@@ -2,7 +2,9 @@ package sockjs_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -491,4 +493,74 @@ func TestWriteDeadlineEndsStuckClient(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a client that reads nothing kept its session for 10 s")
 	}
+}
+
+// Sessions are logged at debug when they open and close, with what an
+// operator needs; refusals at info with their reason; nothing per message.
+func TestLogging(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := sockjs.New("/echo", echo, &sockjs.Options{Logger: logger, AllowedOrigins: []string{"https://ok.example"}})
+	base := serve(t, srv) + "/echo"
+	url := base + "/0/" + newID()
+	expect(t, post(t, url+"/xhr", ""), 200, "o\n")
+	expect(t, post(t, url+"/xhr_send", `["a","b","c"]`), 204, "")
+	expect(t, post(t, url+"/xhr", ""), 200, "a[\"a\",\"b\",\"c\"]\n")
+	do(t, "GET", base+"/info", "", map[string]string{"Origin": "https://evil.example"})
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	var records []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		records = append(records, rec)
+	}
+	find := func(msg string) map[string]any {
+		for _, r := range records {
+			if r["msg"] == msg {
+				return r
+			}
+		}
+		t.Fatalf("no %q in the log:\n%s", msg, buf.String())
+		return nil
+	}
+	opened := find("sockjs: session opened")
+	closed := find("sockjs: session closed")
+	refused := find("sockjs: request refused")
+	for _, r := range []map[string]any{opened, closed} {
+		if r["level"] != "DEBUG" || r["transport"] != "xhr" || r["remote"] == nil || r["session"] == nil {
+			t.Errorf("session log lacks level, transport, remote or id: %v", r)
+		}
+	}
+	if closed["code"] != float64(sockjs.CodeGoingAway) || closed["reason"] != "Server shutting down" || closed["duration"] == nil {
+		t.Errorf("close log lacks code, reason or duration: %v", closed)
+	}
+	if refused["level"] != "INFO" || refused["reason"] != "origin" {
+		t.Errorf("refusal log: %v", refused)
+	}
+	if len(records) != 3 {
+		t.Errorf("want exactly 3 log records (no per-message logging), got %d:\n%s", len(records), buf.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
