@@ -2,7 +2,7 @@
 # the targets below run one part each.
 
 GO       ?= go
-FUZZTIME ?= 5s
+FUZZTIME ?= 100000x
 
 .PHONY: test deps fmt vet unit fuzz bench-module e2e
 
