@@ -105,25 +105,14 @@ func (b *bcastRun) publisher(c Conn) {
 func (b *bcastRun) receiver(c Conn) {
 	var want uint64
 	for {
-		f, err := c.Recv(time.Now().Add(b.r.cfg.Timeout + b.interval))
+		msgs, err := recvMessages(c, time.Now().Add(b.r.cfg.Timeout+b.interval))
 		if err != nil {
 			b.fail(err)
 			return
 		}
-		switch f.Type {
-		case FrameHeartbeat:
-			continue
-		case FrameArray, FrameMessage:
-		case FrameClose:
-			b.fail(closeErr(f))
-			return
-		default:
-			b.fail(protoErr(KindFrame, "%s frame in an open session", f.Type))
-			return
-		}
 		now := time.Now()
 		in := b.win.contains(now)
-		for _, m := range f.Messages {
+		for _, m := range msgs {
 			seq, ok := b.pl.parse(m)
 			if !ok || seq != uint32(want) || want >= b.sent.Load() {
 				b.fail(protoErr(KindMismatch, "broadcast %s, want publish #%d", quoteShort([]byte(m)), want))

@@ -12,28 +12,14 @@ func echoOnce(c Conn, msg string, timeout time.Duration) error {
 	if err := c.Send([]string{msg}, deadline); err != nil {
 		return err
 	}
-	for {
-		f, err := c.Recv(deadline)
-		if err != nil {
-			return err
-		}
-		switch f.Type {
-		case FrameHeartbeat:
-			continue
-		case FrameArray, FrameMessage:
-			if len(f.Messages) == 0 {
-				continue
-			}
-			if len(f.Messages) != 1 || f.Messages[0] != msg {
-				return protoErr(KindMismatch, "echo %q, want %s", f.Messages, quoteShort([]byte(msg)))
-			}
-			return nil
-		case FrameClose:
-			return closeErr(f)
-		default:
-			return protoErr(KindFrame, "%s frame in an open session", f.Type)
-		}
+	got, err := recvMessages(c, deadline)
+	if err != nil {
+		return err
 	}
+	if len(got) != 1 || got[0] != msg {
+		return protoErr(KindMismatch, "echo %q, want %s", got, quoteShort([]byte(msg)))
+	}
+	return nil
 }
 
 // runConnect opens sessions as fast as Concurrency workers can, checks

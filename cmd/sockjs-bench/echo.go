@@ -131,25 +131,14 @@ func (s *echoSession) reader() {
 	run := s.run
 	timeout := run.r.cfg.Timeout + run.interval
 	for {
-		f, err := s.conn.Recv(time.Now().Add(timeout))
+		msgs, err := recvMessages(s.conn, time.Now().Add(timeout))
 		if err != nil {
 			s.fail(err)
 			return
 		}
-		switch f.Type {
-		case FrameHeartbeat:
-			continue
-		case FrameArray, FrameMessage:
-		case FrameClose:
-			s.fail(closeErr(f))
-			return
-		default:
-			s.fail(protoErr(KindFrame, "%s frame in an open session", f.Type))
-			return
-		}
 		now := time.Now()
 		in := run.win.contains(now)
-		for _, m := range f.Messages {
+		for _, m := range msgs {
 			want := s.recvd.Load()
 			seq, ok := run.pl.parse(m)
 			if !ok || seq != uint32(want) {
@@ -170,12 +159,10 @@ func (s *echoSession) reader() {
 			}
 			s.recvd.Add(1)
 		}
-		if len(f.Messages) > 0 {
-			s.credits.Add(int64(len(f.Messages)))
-			select {
-			case s.wake <- struct{}{}:
-			default:
-			}
+		s.credits.Add(int64(len(msgs)))
+		select {
+		case s.wake <- struct{}{}:
+		default:
 		}
 	}
 }

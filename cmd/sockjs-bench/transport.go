@@ -147,3 +147,26 @@ func expectOpen(f Frame) error {
 	}
 	return nil
 }
+
+// recvMessages returns the messages of the next frame that carries any,
+// skipping heartbeats and empty arrays. In an open session, a close frame
+// or any other frame is an error.
+func recvMessages(c Conn, deadline time.Time) ([]string, error) {
+	for {
+		f, err := c.Recv(deadline)
+		if err != nil {
+			return nil, err
+		}
+		switch f.Type {
+		case FrameHeartbeat:
+		case FrameArray, FrameMessage:
+			if len(f.Messages) > 0 {
+				return f.Messages, nil
+			}
+		case FrameClose:
+			return nil, closeErr(f)
+		default:
+			return nil, protoErr(KindFrame, "%s frame in an open session", f.Type)
+		}
+	}
+}
