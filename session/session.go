@@ -150,9 +150,6 @@ func (s *Session) Owner() string { return s.owner }
 // Context is done once the session is closed.
 func (s *Session) Context() context.Context { return s.ctx }
 
-// Done is shorthand for Context().Done().
-func (s *Session) Done() <-chan struct{} { return s.ctx.Done() }
-
 // Wake is signalled when a receiver may have something new to take.
 func (s *Session) Wake() <-chan struct{} { return s.wake }
 

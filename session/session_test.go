@@ -90,7 +90,7 @@ func TestDisconnectDelayExpiry(t *testing.T) {
 			t.Fatalf("onIdle called %d times, want 1", n)
 		}
 		select {
-		case <-s.Done():
+		case <-s.Context().Done():
 		default:
 			t.Fatal("context not done after expiry")
 		}
@@ -539,7 +539,7 @@ func TestSendQueueBounds(t *testing.T) {
 			t.Fatalf("Send after close: %v, want ErrClosed", err)
 		}
 		select {
-		case <-s.Done():
+		case <-s.Context().Done():
 		default:
 			t.Fatal("context not done")
 		}
