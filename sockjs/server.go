@@ -238,7 +238,9 @@ func isIframePath(p string) bool {
 // allowMethod answers 405, with no body and no Content-Type as the
 // protocol wants, when r's method is not in allow ("GET, HEAD").
 func allowMethod(w http.ResponseWriter, r *http.Request, allow string) bool {
-	for _, m := range strings.Split(allow, ", ") {
+	for rest := allow; rest != ""; {
+		var m string
+		m, rest, _ = strings.Cut(rest, ", ")
 		if m == r.Method {
 			return true
 		}
