@@ -24,7 +24,8 @@ func BenchmarkSendTake(b *testing.B) {
 	limits := Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 1024, RecvQueue: 16,
 		RecvTimeout: time.Second, DisconnectDelay: time.Minute}
 	s := New("bench", "", limits, nil)
-	_ = s.Attach(context.Background(), 0)
+	wake := make(chan struct{}, 1)
+	_ = s.Attach(context.Background(), 0, func() { signal(wake) })
 	var batch Batch
 	s.Take(&batch, -1, false) // the open frame
 	buf := make([]byte, 0, 256)
@@ -33,7 +34,7 @@ func BenchmarkSendTake(b *testing.B) {
 		if err := s.Send("hello, world 123"); err != nil {
 			b.Fatal(err)
 		}
-		<-s.Wake()
+		<-wake
 		s.Take(&batch, -1, false)
 		buf = AppendBatch(buf[:0], &batch)
 	}

@@ -17,7 +17,7 @@ func TestRefreshRestartsDisconnectDelay(t *testing.T) {
 		idle := make(chan time.Time, 1)
 		start := time.Now()
 		s := New("id", "", limits, func(*Session) { idle <- time.Now() })
-		if err := s.Attach(context.Background(), 0); err != nil {
+		if err := s.Attach(context.Background(), 0, nil); err != nil {
 			t.Fatal(err)
 		}
 		var b Batch
@@ -45,7 +45,7 @@ func TestRefreshWhileAttached(t *testing.T) {
 		limits := Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 100, RecvQueue: 10,
 			RecvTimeout: time.Second, DisconnectDelay: time.Second}
 		s := New("id", "", limits, func(*Session) { t.Error("expired while a receiver was attached") })
-		if err := s.Attach(context.Background(), 0); err != nil {
+		if err := s.Attach(context.Background(), 0, nil); err != nil {
 			t.Fatal(err)
 		}
 		s.Refresh()

@@ -75,19 +75,19 @@ const (
 //
 // Concurrency design: mu is a leaf lock guarding the fields below it; it is
 // never held across I/O, a blocking channel operation, a timer callback's
-// work, another lock, or application code. Writers learn that there is
-// something to write through the 1-buffered wake channel; readers of the
-// incoming queue through recvReady, and senders waiting for room in it
-// through roomReady. Each notification channel has capacity 1 and a waiter
-// that leaves work behind passes the notification on, so no wake-up is lost
-// and none blocks.
+// work, another lock, or application code. The receiver that holds the
+// lease learns that there is something to write through the wake function
+// it gave Attach, which is called without mu held; readers of the
+// incoming queue learn of messages through recvReady, and senders waiting
+// for room in it through roomReady. Each notification channel has capacity
+// 1 and a waiter that leaves work behind passes the notification on, so no
+// wake-up is lost and none blocks.
 type Session struct {
 	id     string
 	owner  string // the client the session is bound to (see sockjs.Options.SessionKey)
 	limits Limits
 	ctx    context.Context // done when the session is closed
 	cancel context.CancelFunc
-	wake   chan struct{} // something new for the receiver
 	// recvReady and roomReady signal the incoming queue's two sides.
 	recvReady chan struct{}
 	roomReady chan struct{}
@@ -106,6 +106,7 @@ type Session struct {
 	code        int    // close code, once closed
 	reason      string // close reason, once closed
 	leased      bool   // a receiver is attached
+	wake        func() // the attached receiver's: there is something new to take
 	forgotten   bool   // expired or stopped: the disconnect timer never runs again
 	timerGen    uint64 // invalidates stale disconnect timers
 	timer       *time.Timer
@@ -126,7 +127,6 @@ func New(id, owner string, limits Limits, onIdle func(*Session)) *Session {
 		limits:    limits,
 		ctx:       ctx,
 		cancel:    cancel,
-		wake:      make(chan struct{}, 1),
 		recvReady: make(chan struct{}, 1),
 		roomReady: make(chan struct{}, 1),
 		released:  make(chan struct{}, 1),
@@ -149,9 +149,6 @@ func (s *Session) Owner() string { return s.owner }
 
 // Context is done once the session is closed.
 func (s *Session) Context() context.Context { return s.ctx }
-
-// Wake is signalled when a receiver may have something new to take.
-func (s *Session) Wake() <-chan struct{} { return s.wake }
 
 func signal(c chan struct{}) {
 	select {
@@ -178,14 +175,21 @@ func (s *Session) Send(msg string) error {
 	}
 	if len(s.outbox) >= s.limits.SendQueueMessages || s.outboxBytes+len(msg) > s.limits.SendQueueBytes {
 		s.closeLocked(CodePolicy, "Send queue full")
+		wake := s.wake
 		s.mu.Unlock()
-		s.afterClose()
+		s.afterClose(wake)
 		return ErrSlowClient
 	}
 	s.outbox = append(s.outbox, msg)
 	s.outboxBytes += len(msg)
+	// Only the first message of a batch needs to wake the receiver: it
+	// takes the whole outbox at once.
+	wake := s.wake
+	first := len(s.outbox) == 1
 	s.mu.Unlock()
-	signal(s.wake)
+	if first && wake != nil {
+		wake()
+	}
 	return nil
 }
 
@@ -199,8 +203,9 @@ func (s *Session) Close(code int, reason string) error {
 		return ErrClosed
 	}
 	s.closeLocked(code, reason)
+	wake := s.wake
 	s.mu.Unlock()
-	s.afterClose()
+	s.afterClose(wake)
 	return nil
 }
 
@@ -214,10 +219,13 @@ func (s *Session) closeLocked(code int, reason string) {
 	}
 }
 
-// afterClose does, without mu held, what follows a close.
-func (s *Session) afterClose() {
+// afterClose does, without mu held, what follows a close; wake is the
+// receiver's, read under mu when the session closed.
+func (s *Session) afterClose(wake func()) {
 	s.cancel()
-	signal(s.wake)
+	if wake != nil {
+		wake()
+	}
 	signal(s.recvReady)
 	signal(s.roomReady)
 }
@@ -226,13 +234,19 @@ func (s *Session) afterClose() {
 // gets ErrReceiverBusy, the only source of the 2010 close frame. The lease
 // is released by Take (on a final batch) or by Detach.
 //
+// While the lease is held, wake (which may be nil) is called, without any
+// lock held, whenever there may be something new to take: a message after
+// the receiver found the outbox empty, or the close. It must not block,
+// and it may still be called, once or twice, just after the lease is
+// released, so it must be harmless then.
+//
 // When the lease is held, Attach waits up to grace for its release. A
 // finished response releases the lease before the client can see it end,
 // so a poll that follows a poll never waits; but a client that aborts a
 // request and opens another races the news of the abort, which reaches
 // the server asynchronously. The grace lets the abort land first.
-func (s *Session) Attach(ctx context.Context, grace time.Duration) error {
-	err := s.tryAttach()
+func (s *Session) Attach(ctx context.Context, grace time.Duration, wake func()) error {
+	err := s.tryAttach(wake)
 	if err == nil || grace <= 0 {
 		return err
 	}
@@ -242,23 +256,24 @@ func (s *Session) Attach(ctx context.Context, grace time.Duration) error {
 		select {
 		case <-s.released:
 		case <-timer.C:
-			return s.tryAttach()
+			return s.tryAttach(wake)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if err := s.tryAttach(); err == nil {
+		if err := s.tryAttach(wake); err == nil {
 			return nil
 		}
 	}
 }
 
-func (s *Session) tryAttach() error {
+func (s *Session) tryAttach(wake func()) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.leased {
 		return ErrReceiverBusy
 	}
 	s.leased = true
+	s.wake = wake
 	s.timerGen++ // a pending disconnect timer is now stale
 	if s.timer != nil {
 		s.timer.Stop()
@@ -326,7 +341,7 @@ func (s *Session) Detach(interrupted bool) {
 	s.releaseLocked()
 	s.mu.Unlock()
 	if closed {
-		s.afterClose()
+		s.afterClose(nil) // the receiver is the one leaving
 	}
 }
 
@@ -345,6 +360,7 @@ func (s *Session) Refresh() {
 
 func (s *Session) releaseLocked() {
 	s.leased = false
+	s.wake = nil
 	signal(s.released) // never blocks: capacity 1
 	s.armTimerLocked()
 }
@@ -377,7 +393,7 @@ func (s *Session) expire(gen uint64) {
 	s.timerGen++
 	s.mu.Unlock()
 	if wasOpen {
-		s.afterClose()
+		s.afterClose(nil) // expiry means nobody is attached
 	}
 	s.onIdle(s)
 }
@@ -439,8 +455,9 @@ func (s *Session) Deliver(ctx context.Context, msgs []string) error {
 			if s.state == stateOpen {
 				s.closeLocked(CodePolicy, "Receive queue full")
 			}
+			wake := s.wake
 			s.mu.Unlock()
-			s.afterClose()
+			s.afterClose(wake)
 			return ErrRecvTimeout
 		}
 	}

@@ -49,7 +49,7 @@ func wantOpen(t *testing.T, s *Session) {
 // final), as xhr does.
 func poll(t *testing.T, s *Session) Batch {
 	t.Helper()
-	if err := s.Attach(context.Background(), 0); err != nil {
+	if err := s.Attach(context.Background(), 0, nil); err != nil {
 		t.Fatalf("Attach: %v", err)
 	}
 	var b Batch
@@ -164,7 +164,7 @@ func TestAttachCancelsExpiry(t *testing.T) {
 		s := New("id", "", testLimits(), idle.onIdle)
 		poll(t, s) // open; timer armed
 		time.Sleep(testDelay / 2)
-		if err := s.Attach(context.Background(), 0); err != nil {
+		if err := s.Attach(context.Background(), 0, nil); err != nil {
 			t.Fatal(err)
 		}
 		// Attached long past the first timer's deadline: nothing happens.
@@ -198,7 +198,7 @@ func TestStaleTimerDoesNothing(t *testing.T) {
 		s.mu.Lock()
 		staleGen := s.timerGen
 		s.mu.Unlock()
-		if err := s.Attach(context.Background(), 0); err != nil {
+		if err := s.Attach(context.Background(), 0, nil); err != nil {
 			t.Fatal(err)
 		}
 		s.expire(staleGen) // attached: nothing
@@ -239,7 +239,7 @@ func TestStopIsForGood(t *testing.T) {
 		var idle idleCounter
 		s := New("id", "", testLimits(), idle.onIdle)
 		poll(t, s)
-		if err := s.Attach(context.Background(), 0); err != nil { // a poll pending at shutdown
+		if err := s.Attach(context.Background(), 0, nil); err != nil { // a poll pending at shutdown
 			t.Fatal(err)
 		}
 		_ = s.Close(CodeGoingAway, "Server shutting down")
@@ -278,15 +278,15 @@ func TestLease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := New("id", "", testLimits(), nil)
 		ctx := context.Background()
-		if err := s.Attach(ctx, 0); err != nil {
+		if err := s.Attach(ctx, 0, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Attach(ctx, 0); !errors.Is(err, ErrReceiverBusy) {
+		if err := s.Attach(ctx, 0, nil); !errors.Is(err, ErrReceiverBusy) {
 			t.Fatalf("second Attach: %v, want ErrReceiverBusy", err)
 		}
 		// Not released within the grace: busy, after exactly the grace.
 		start := time.Now()
-		if err := s.Attach(ctx, time.Second); !errors.Is(err, ErrReceiverBusy) {
+		if err := s.Attach(ctx, time.Second, nil); !errors.Is(err, ErrReceiverBusy) {
 			t.Fatalf("Attach with grace: %v, want ErrReceiverBusy", err)
 		}
 		if d := time.Since(start); d != time.Second {
@@ -295,7 +295,7 @@ func TestLease(t *testing.T) {
 		// Released within the grace: the waiter gets the lease.
 		done := make(chan error, 1)
 		start = time.Now()
-		go func() { done <- s.Attach(ctx, time.Second) }()
+		go func() { done <- s.Attach(ctx, time.Second, nil) }()
 		time.Sleep(300 * time.Millisecond)
 		s.Detach(false)
 		if err := <-done; err != nil {
@@ -305,7 +305,7 @@ func TestLease(t *testing.T) {
 			t.Fatalf("Attach waited %v, want 300ms", d)
 		}
 		// Released by a final Take.
-		go func() { done <- s.Attach(ctx, time.Second) }()
+		go func() { done <- s.Attach(ctx, time.Second, nil) }()
 		synctest.Wait()
 		var b Batch
 		s.Take(&b, 0, false) // the open frame, final
@@ -317,7 +317,7 @@ func TestLease(t *testing.T) {
 		}
 		// Context ends the wait.
 		cctx, cancel := context.WithCancel(ctx)
-		go func() { done <- s.Attach(cctx, time.Hour) }()
+		go func() { done <- s.Attach(cctx, time.Hour, nil) }()
 		synctest.Wait()
 		cancel()
 		if err := <-done; !errors.Is(err, context.Canceled) {
@@ -328,12 +328,12 @@ func TestLease(t *testing.T) {
 		s.Detach(true) // not leased any more: no close
 		wantOpen(t, s)
 		// Two waiters, one release: exactly one gets the lease.
-		if err := s.Attach(ctx, 0); err != nil {
+		if err := s.Attach(ctx, 0, nil); err != nil {
 			t.Fatal(err)
 		}
 		errs := make(chan error, 2)
 		for range 2 {
-			go func() { errs <- s.Attach(ctx, time.Second) }()
+			go func() { errs <- s.Attach(ctx, time.Second, nil) }()
 		}
 		synctest.Wait()
 		s.Detach(false)
@@ -350,10 +350,10 @@ func TestLeaseStaleReleaseSignal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := New("id", "", testLimits(), nil)
 		ctx := context.Background()
-		_ = s.Attach(ctx, 0)
+		_ = s.Attach(ctx, 0, nil)
 		s.Detach(false) // leaves a token in released
-		_ = s.Attach(ctx, 0)
-		if err := s.Attach(ctx, 100*time.Millisecond); !errors.Is(err, ErrReceiverBusy) {
+		_ = s.Attach(ctx, 0, nil)
+		if err := s.Attach(ctx, 100*time.Millisecond, nil); !errors.Is(err, ErrReceiverBusy) {
 			t.Fatalf("Attach while held: %v, want ErrReceiverBusy", err)
 		}
 	})
@@ -364,7 +364,7 @@ func TestDetachInterrupted(t *testing.T) {
 		var idle idleCounter
 		s := New("id", "", testLimits(), idle.onIdle)
 		poll(t, s)
-		_ = s.Attach(context.Background(), 0)
+		_ = s.Attach(context.Background(), 0, nil)
 		s.Detach(true)
 		wantStatus(t, s, CodeInterrupted, "Connection interrupted")
 		// The client may fetch the close frame during the delay.
@@ -457,7 +457,7 @@ func TestTake(t *testing.T) {
 				if st.close {
 					_ = s.Close(3000, "Go away!")
 				}
-				if err := s.Attach(context.Background(), 0); err != nil {
+				if err := s.Attach(context.Background(), 0, nil); err != nil {
 					t.Fatalf("step %d: Attach: %v (lease not released by the previous step)", i, err)
 				}
 				s.Take(&b, st.budget, st.heartbeat)
@@ -465,7 +465,7 @@ func TestTake(t *testing.T) {
 					t.Fatalf("step %d: Take = %s final=%v, want %s final=%v", i, got, b.Final, st.want, st.final)
 				}
 				// A final Take released the lease in the same call.
-				err := s.Attach(context.Background(), 0)
+				err := s.Attach(context.Background(), 0, nil)
 				if b.Final != (err == nil) {
 					t.Fatalf("step %d: final=%v but Attach after it: %v", i, b.Final, err)
 				}
@@ -479,11 +479,11 @@ func TestTake(t *testing.T) {
 func TestCloseFrameRepeated(t *testing.T) {
 	s := New("id", "", testLimits(), nil)
 	var b Batch
-	_ = s.Attach(context.Background(), 0)
+	_ = s.Attach(context.Background(), 0, nil)
 	s.Take(&b, 0, false)
 	_ = s.Close(3000, "Go away!")
 	for i := range 3 {
-		if err := s.Attach(context.Background(), 0); err != nil {
+		if err := s.Attach(context.Background(), 0, nil); err != nil {
 			t.Fatalf("receiver %d: Attach: %v", i, err)
 		}
 		s.Take(&b, 1000, false)
@@ -497,7 +497,7 @@ func TestCloseFrameRepeated(t *testing.T) {
 // never written to by later Sends.
 func TestTakeBatchOwnership(t *testing.T) {
 	s := New("id", "", testLimits(), nil)
-	_ = s.Attach(context.Background(), -1)
+	_ = s.Attach(context.Background(), -1, nil)
 	var b1, b2 Batch
 	s.Take(&b1, -1, false)
 	_ = s.Send("a")
@@ -545,7 +545,7 @@ func TestSendQueueBounds(t *testing.T) {
 		}
 		// The queued messages still go out, then the close frame.
 		var b Batch
-		_ = s.Attach(context.Background(), 0)
+		_ = s.Attach(context.Background(), 0, nil)
 		s.Take(&b, -1, false)
 		s.Take(&b, -1, false)
 		if got := frameString(&b); got != `a["0","1","2"]` {
@@ -577,7 +577,7 @@ func TestSendQueueBounds(t *testing.T) {
 		lim.SendQueueBytes = 4
 		s := New("id", "", lim, nil)
 		var b Batch
-		_ = s.Attach(context.Background(), -1)
+		_ = s.Attach(context.Background(), -1, nil)
 		s.Take(&b, -1, false)
 		for i := range 10 {
 			if err := s.Send("ab"); err != nil {
@@ -835,8 +835,9 @@ func stressRound(t *testing.T, round int) {
 		wg.Go(func() {
 			var b Batch
 			budget := []int{0, 200, -1}[r]
+			wake := make(chan struct{}, 1)
 			for {
-				if s.Attach(ctx, time.Millisecond) != nil {
+				if s.Attach(ctx, time.Millisecond, func() { signal(wake) }) != nil {
 					select {
 					case <-closed:
 						return
@@ -849,7 +850,7 @@ func stressRound(t *testing.T, round int) {
 					switch b.Kind {
 					case FrameNone:
 						select {
-						case <-s.Wake():
+						case <-wake:
 							continue
 						case <-time.After(time.Millisecond):
 							s.Detach(false)

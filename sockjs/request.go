@@ -27,7 +27,10 @@ func snapshotRequest(r *http.Request) *http.Request {
 		cp.URLParams.Values = slices.Clone(rc.URLParams.Values)
 		ctx = context.WithValue(ctx, chi.RouteCtxKey, cp)
 	}
-	c := r.Clone(ctx)
+	// A shallow copy: the header map, URL and strings are shared with the
+	// original, which nothing changes once net/http has parsed it (it
+	// never reuses a request), so a session keeps no second copy of them.
+	c := r.WithContext(ctx)
 	c.Body = http.NoBody
 	c.GetBody = nil
 	c.ContentLength = 0

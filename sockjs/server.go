@@ -360,8 +360,9 @@ func (s *Server) start(ss *session.Session, r *http.Request, transport string) {
 	pub := &Session{s: ss, req: snapshotRequest(r), transport: transport, opened: time.Now(), metrics: s.opts.Metrics}
 	s.opts.Metrics.SessionOpened(transport)
 	log := s.opts.Logger
+	remote := r.RemoteAddr // not r itself: the handler outlives the request
 	if log.Enabled(context.Background(), slog.LevelDebug) {
-		log.Debug("sockjs: session opened", "session", ss.ID(), "transport", transport, "remote", r.RemoteAddr)
+		log.Debug("sockjs: session opened", "session", ss.ID(), "transport", transport, "remote", remote)
 	}
 	s.goTracked(func() {
 		defer func() {
@@ -375,7 +376,7 @@ func (s *Server) start(ss *session.Session, r *http.Request, transport string) {
 			s.opts.Metrics.SessionClosed(transport, code, lifetime)
 			if log.Enabled(context.Background(), slog.LevelDebug) {
 				log.Debug("sockjs: session closed", "session", ss.ID(), "transport", transport,
-					"remote", r.RemoteAddr, "code", code, "reason", reason, "duration", lifetime)
+					"remote", remote, "code", code, "reason", reason, "duration", lifetime)
 			}
 		}()
 		s.handler(pub)

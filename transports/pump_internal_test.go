@@ -24,6 +24,7 @@ type slowConn struct {
 	pings     []time.Time
 	texts     int
 	closed    bool
+	pong      func()
 }
 
 func (c *slowConn) ReadMessage() ([]byte, error) { select {} }
@@ -34,15 +35,21 @@ func (c *slowConn) WriteText(p []byte, _ time.Time) error {
 	c.mu.Unlock()
 	return nil
 }
+
+// WritePing is answered at once by a pong, as a live peer does.
 func (c *slowConn) WritePing(time.Time) error {
 	c.mu.Lock()
 	c.pings = append(c.pings, time.Now())
+	pong := c.pong
 	c.mu.Unlock()
+	if pong != nil {
+		pong()
+	}
 	return nil
 }
 func (c *slowConn) WriteClose(int, string, time.Time) error { return nil }
 func (c *slowConn) SetReadDeadline(time.Time) error         { return nil }
-func (c *slowConn) OnActivity(func())                       {}
+func (c *slowConn) OnActivity(f func())                     { c.mu.Lock(); c.pong = f; c.mu.Unlock() }
 func (c *slowConn) Close() error                            { c.mu.Lock(); c.closed = true; c.mu.Unlock(); return nil }
 
 // The reader's liveness deadline (2 heartbeats + write timeout) moves only
@@ -57,10 +64,11 @@ func TestWebsocketWriterPingsWhileSaturated(t *testing.T) {
 				tr := &websocketTransport{raw: raw, cfg: &Config{Heartbeat: hb, WriteTimeout: time.Second, Observer: quietObserver{}}}
 				s := session.New("id", "", session.Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 1 << 16,
 					RecvQueue: 4, RecvTimeout: time.Second, DisconnectDelay: time.Second}, nil)
-				_ = s.Attach(t.Context(), 0)
 				conn := &slowConn{writeTime: 5 * time.Millisecond}
-				done := make(chan struct{})
-				go func() { defer close(done); tr.writeLoop(conn, s) }()
+				c := tr.newStream(conn, s, nil)
+				conn.OnActivity(func() { c.heard.Store(true) })
+				c.pump.start(hb)
+				c.pump.kick()
 				start := time.Now()
 				for time.Since(start) < 20*hb {
 					if err := s.Send("tick"); err != nil {
@@ -68,8 +76,9 @@ func TestWebsocketWriterPingsWhileSaturated(t *testing.T) {
 					}
 					time.Sleep(2 * time.Millisecond)
 				}
+				end := time.Now() // the heartbeat stops with the pump; the backlog drains after
 				_ = s.Close(1000, "done")
-				<-done
+				c.pump.stop()
 				conn.mu.Lock()
 				defer conn.mu.Unlock()
 				if len(conn.pings) < 15 {
@@ -77,7 +86,10 @@ func TestWebsocketWriterPingsWhileSaturated(t *testing.T) {
 						len(conn.pings), 20*hb, hb, conn.texts)
 				}
 				last := start
-				for _, p := range append(conn.pings, time.Now()) {
+				for _, p := range append(conn.pings, end) {
+					if p.After(end) {
+						break
+					}
 					if gap := p.Sub(last); gap > 2*hb {
 						t.Errorf("%v without a ping (heartbeat %v)", gap, hb)
 						break

@@ -69,7 +69,8 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 		}
 	}
 	var b session.Batch
-	if s.Attach(r.Context(), attachGrace) != nil {
+	wake := make(chan struct{}, 1)
+	if s.Attach(r.Context(), attachGrace, func() { signal(wake) }) != nil {
 		t.cfg.Observer.ReceiverConflict(k.name)
 		b = session.Batch{Kind: session.FrameClose, Code: session.CodeAnotherReceiver, Reason: "Another connection still open"}
 		_, _ = fw.writeBatch(&b)
@@ -104,7 +105,7 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 				heartbeat = time.NewTimer(t.cfg.Heartbeat)
 			}
 			select {
-			case <-s.Wake():
+			case <-wake:
 			case <-heartbeat.C:
 				heartbeatDue = true
 			case <-r.Context().Done():

@@ -136,3 +136,12 @@ func plainError(w http.ResponseWriter, msg string, code int) {
 	w.WriteHeader(code)
 	_, _ = w.Write([]byte(msg))
 }
+
+// signal notifies c without blocking: c has capacity 1, and a pending
+// notification already says what a second one would.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -99,30 +100,60 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 		_ = conn.Close()
 		return
 	}
-	_ = s.Attach(context.Background(), 0) // the connection is the session's receiver for its whole life
-
 	// The connection is ours now: serve it from a fresh goroutine and let
 	// this handler return, so that net/http's goroutine, with its deep
 	// stack, the request and the server's buffers, is freed. An idle
 	// websocket then holds only what it needs.
 	origin := &http.Request{Method: r.Method, URL: &url.URL{Path: r.URL.Path}, RemoteAddr: r.RemoteAddr}
-	t.cfg.Sessions.Go(func() { t.serveConn(origin, conn, s) })
+	t.cfg.Sessions.Go(t.newStream(conn, s, origin).serve)
 }
 
-// serveConn runs a websocket connection: this goroutine reads, and the
-// writer it starts is waited for before it returns.
-func (t *websocketTransport) serveConn(r *http.Request, conn wsConn, s *session.Session) {
+// newStream makes conn the receiver of s for the connection's whole life.
+func (t *websocketTransport) newStream(conn wsConn, s *session.Session, origin *http.Request) *wsStream {
+	c := &wsStream{t: t, conn: conn, s: s, origin: origin}
+	c.pump.flush = c.flush
+	c.pump.tick = c.tick
+	_, c.noPing = conn.(*hixieConn)
+	_ = s.Attach(context.Background(), 0, c.pump.kick) // never refused: nobody else knows s yet
+	return c
+}
+
+// wsStream is one websocket connection serving one session. Its goroutine
+// (serve) reads; writes happen on the pump's writer, which exists only
+// while there is something to write.
+type wsStream struct {
+	t      *websocketTransport
+	conn   wsConn
+	s      *session.Session
+	origin *http.Request // what logs need of the opening request
+	noPing bool          // hixie-76: no ping, so no liveness check either
+	pump   pump
+
+	// heard is set whenever the peer shows it is alive (a message or a
+	// pong); the heartbeat takes it. missed counts heartbeats in a row
+	// without it, and is only touched by the heartbeat.
+	heard  atomic.Bool
+	missed int
+	beat   atomic.Bool // the heartbeat asks the writer to ping (and send "h")
+
+	// Owned by the writer (one at a time, see pump).
+	batch        session.Batch
+	heartbeatDue bool
+}
+
+// serve reads until the connection or the session ends, then closes the
+// session and waits for the writer.
+func (c *wsStream) serve() {
+	t, conn, s := c.t, c.conn, c.s
 	defer conn.Close()
 	defer t.cfg.Sessions.End(s)
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		t.writeLoop(conn, s)
-	}()
-	code, reason, end := t.readLoop(r, conn, s)
+	c.pump.start(t.cfg.Heartbeat)
+	c.pump.kick() // the open frame, and whatever the application sent already
+	conn.OnActivity(func() { c.heard.Store(true) })
+	code, reason, end := c.readLoop()
 	switch end {
 	case peerGone:
-		_ = conn.Close() // nothing more can be written: let the writer fail fast
+		_ = conn.Close() // nothing more can be written: let a writer fail fast
 	case badInput:
 		// The client broke the protocol: it gets a websocket close frame
 		// with the reason and the connection ends, with no SockJS frame
@@ -131,8 +162,8 @@ func (t *websocketTransport) serveConn(r *http.Request, conn wsConn, s *session.
 		_ = conn.WriteClose(code, reason, time.Now().Add(t.cfg.WriteTimeout))
 		_ = conn.Close()
 	}
-	_ = s.Close(code, reason) // no-op if the session closed first
-	<-writerDone
+	_ = s.Close(code, reason) // no-op if the session closed first; else the writer sends the close
+	c.pump.stop()
 }
 
 // readEnd says why a websocket's read loop ended.
@@ -146,18 +177,10 @@ const (
 
 // readLoop delivers incoming messages until the connection or the session
 // ends, and says how: the close code and reason, and why.
-func (t *websocketTransport) readLoop(r *http.Request, conn wsConn, s *session.Session) (code int, reason string, end readEnd) {
-	// Liveness: the writer pings every heartbeat; a peer that shows no
-	// sign of life for two heartbeats is gone (half-open connection).
-	// Hixie-76 has no ping, so only a failed write finds a dead peer there.
-	idle := 2*t.cfg.Heartbeat + t.cfg.WriteTimeout
-	_, noPing := conn.(*hixieConn)
-	conn.OnActivity(func() { _ = conn.SetReadDeadline(time.Now().Add(idle)) })
+func (c *wsStream) readLoop() (code int, reason string, end readEnd) {
+	t := c.t
 	for {
-		if !noPing {
-			_ = conn.SetReadDeadline(time.Now().Add(idle))
-		}
-		data, err := conn.ReadMessage()
+		data, err := c.conn.ReadMessage()
 		if err != nil {
 			code, reason = readErrorStatus(err)
 			switch {
@@ -168,6 +191,7 @@ func (t *websocketTransport) readLoop(r *http.Request, conn wsConn, s *session.S
 			}
 			return code, reason, peerGone
 		}
+		c.heard.Store(true)
 		var msgs []string
 		if t.raw {
 			msgs = []string{string(data)}
@@ -176,7 +200,7 @@ func (t *websocketTransport) readLoop(r *http.Request, conn wsConn, s *session.S
 				continue // the protocol says to ignore empty frames
 			}
 			if msgs, err = session.ParseMessages(data); err != nil {
-				t.cfg.refuse(r, "bad_payload", err)
+				t.cfg.refuse(c.origin, "bad_payload", err)
 				return websocket.CloseInvalidFramePayloadData, "Broken JSON encoding.", badInput
 			}
 			if len(msgs) == 0 {
@@ -184,7 +208,7 @@ func (t *websocketTransport) readLoop(r *http.Request, conn wsConn, s *session.S
 			}
 		}
 		t.cfg.Observer.MessagesIn(t.name(), len(msgs), messageBytes(msgs))
-		if err := s.Deliver(context.Background(), msgs); err != nil {
+		if err := c.s.Deliver(context.Background(), msgs); err != nil {
 			return session.CodeInterrupted, "Connection interrupted", sessionEnded
 		}
 	}
@@ -201,91 +225,103 @@ func readErrorStatus(err error) (int, string) {
 	return session.CodeInterrupted, "Connection interrupted"
 }
 
-// writeLoop is the connection's only writer: it waits for the session to
-// have something and writes it with a deadline. Every heartbeat interval,
-// busy or not, it pings (so the reader's liveness deadline moves even for
-// a client that only receives) and, on the framed transport, queues an "h"
-// frame that goes out unless messages do. A writer that never runs out of
-// messages checks the ticker after every write. It ends after writing the
-// close, or on an error.
-func (t *websocketTransport) writeLoop(conn wsConn, s *session.Session) {
-	heartbeat := time.NewTicker(t.cfg.Heartbeat)
-	defer heartbeat.Stop()
-	heartbeatDue := false
-	ping := func() error {
-		heartbeatDue = !t.raw
-		return conn.WritePing(time.Now().Add(t.cfg.WriteTimeout))
-	}
-	// pingIfDue pings between writes when the writer is too busy to wait.
-	pingIfDue := func() error {
-		select {
-		case <-heartbeat.C:
-			return ping()
-		default:
-			return nil
+// tick is the heartbeat. Liveness: the writer pings every heartbeat, busy
+// or not, and a peer that shows no sign of life (a message or a pong) for
+// two heartbeats in a row is gone: a half-open connection. Hixie-76 has no
+// ping, so there only a failed write finds a dead peer.
+func (c *wsStream) tick() {
+	if !c.noPing {
+		if c.heard.Swap(false) {
+			c.missed = 0
+		} else if c.missed++; c.missed >= 2 {
+			_ = c.conn.Close() // the reader ends and closes the session
+			return
 		}
 	}
-	var b session.Batch
-	var buf []byte
+	c.beat.Store(true)
+	c.pump.kick()
+}
+
+// flush writes everything the session has, pinging first when a heartbeat
+// is due (it is checked again after every write, so a writer that never
+// runs dry still pings on time). It reports false once the connection is
+// done for: the close is written, or a write failed.
+func (c *wsStream) flush() bool {
+	t, conn, s := c.t, c.conn, c.s
+	var buf *[]byte // borrowed only while there is something to write
+	defer func() {
+		if buf != nil {
+			putScratch(buf)
+		}
+	}()
 	for {
-		s.Take(&b, -1, heartbeatDue)
-		if b.Kind == session.FrameNone {
-			select {
-			case <-s.Wake():
-			case <-heartbeat.C:
-				if ping() != nil {
-					t.fail(conn, s)
-					return
-				}
-			}
-			continue
+		if c.pingIfDue() != nil {
+			c.fail()
+			return false
 		}
-		heartbeatDue = false
+		b := &c.batch
+		s.Take(b, -1, c.heartbeatDue)
+		if b.Kind == session.FrameNone {
+			return true
+		}
+		c.heartbeatDue = false
+		if buf == nil {
+			buf = getScratch()
+		}
 		deadline := time.Now().Add(t.cfg.WriteTimeout)
 		var err error
 		switch {
 		case b.Kind == session.FrameClose:
 			if !t.raw {
-				buf = session.AppendBatch(buf[:0], &b)
-				err = conn.WriteText(buf, deadline)
+				*buf = session.AppendBatch((*buf)[:0], b)
+				err = conn.WriteText(*buf, deadline)
 			}
 			if err == nil {
 				err = conn.WriteClose(wsCloseCode(b.Code), b.Reason, deadline)
 			}
 			if err != nil {
-				t.fail(conn, s)
-				return
+				c.fail()
+				return false
 			}
 			// Give the peer a moment to answer the close, then the reader ends.
 			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
-			return
+			return false
 		case t.raw:
 			for _, m := range b.Messages { // FrameOpen carries no message here
-				if err = conn.WriteText([]byte(m), time.Now().Add(t.cfg.WriteTimeout)); err == nil {
-					err = pingIfDue()
+				*buf = append((*buf)[:0], m...)
+				if err = conn.WriteText(*buf, time.Now().Add(t.cfg.WriteTimeout)); err == nil {
+					err = c.pingIfDue() // one message at a time can take long
 				}
 				if err != nil {
 					break
 				}
 			}
 		default:
-			buf = session.AppendBatch(buf[:0], &b)
-			if err = conn.WriteText(buf, deadline); err == nil {
-				err = pingIfDue()
-			}
+			*buf = session.AppendBatch((*buf)[:0], b)
+			err = conn.WriteText(*buf, deadline)
 		}
 		if err != nil {
-			t.fail(conn, s)
-			return
+			c.fail()
+			return false
 		}
-		t.countOut(&b)
+		t.countOut(b)
 	}
 }
 
+// pingIfDue pings if the heartbeat asked for it since the last look, and
+// then wants an "h" frame on the framed transport.
+func (c *wsStream) pingIfDue() error {
+	if !c.beat.Swap(false) {
+		return nil
+	}
+	c.heartbeatDue = !c.t.raw
+	return c.conn.WritePing(time.Now().Add(c.t.cfg.WriteTimeout))
+}
+
 // fail ends a connection that could not be written to.
-func (t *websocketTransport) fail(conn wsConn, s *session.Session) {
-	_ = s.Close(session.CodeInterrupted, "Connection interrupted")
-	_ = conn.Close() // unblocks the reader
+func (c *wsStream) fail() {
+	_ = c.s.Close(session.CodeInterrupted, "Connection interrupted")
+	_ = c.conn.Close() // unblocks the reader
 }
 
 func (t *websocketTransport) countOut(b *session.Batch) {

@@ -1,7 +1,6 @@
 package transports
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -61,13 +60,9 @@ func BenchmarkWebsocketWritePath(b *testing.B) {
 		Logger: slog.New(slog.DiscardHandler)}
 	t := &websocketTransport{cfg: cfg}
 	s := session.New("bench", "", benchLimits(), nil)
-	_ = s.Attach(context.Background(), 0)
 	conn := &discardConn{wrote: make(chan struct{})}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t.writeLoop(conn, s)
-	}()
+	c := t.newStream(conn, s, nil)
+	c.pump.kick()
 	<-conn.wrote // the open frame
 	b.ReportAllocs()
 	for b.Loop() {
@@ -79,7 +74,7 @@ func BenchmarkWebsocketWritePath(b *testing.B) {
 	b.StopTimer()
 	_ = s.Close(1000, "")
 	<-conn.wrote // the close frame
-	<-done
+	c.pump.stop()
 }
 
 // discardResponse is an http.ResponseWriter that writes nowhere.
