@@ -89,7 +89,6 @@ type hixieConn struct {
 	conn net.Conn
 	r    *bufio.Reader // used by the reader only
 	max  int64
-	wbuf []byte // used by the writer only
 }
 
 func (h *hixieConn) ReadMessage() ([]byte, error) {
@@ -142,14 +141,20 @@ func (h *hixieConn) ReadMessage() ([]byte, error) {
 
 var errHixieTooBig = errors.New("sockjs: hixie-76 message too big")
 
-func (h *hixieConn) WriteText(p []byte, deadline time.Time) error {
-	h.wbuf = append(append(append(h.wbuf[:0], 0x00), p...), 0xFF)
-	_ = h.conn.SetWriteDeadline(deadline)
-	_, err := h.conn.Write(h.wbuf)
+// WriteText frames the message in place: 0x00 in the last byte of the
+// headroom, 0xFF after it.
+func (h *hixieConn) WriteText(buf []byte) error {
+	buf[wsHeadroom-1] = 0x00
+	_, err := h.conn.Write(append(buf, 0xFF)[wsHeadroom-1:])
 	return err
 }
 
-func (h *hixieConn) WritePing(time.Time) error { return nil }
+func (h *hixieConn) SetWriteDeadline(t time.Time) error { return h.conn.SetWriteDeadline(t) }
+
+// Hixie-76 has no ping or pong.
+func (h *hixieConn) WritePing() error       { return nil }
+func (h *hixieConn) WritePong([]byte) error { return nil }
+func (h *hixieConn) OnPing(func([]byte))    {}
 
 func (h *hixieConn) WriteClose(_ int, _ string, deadline time.Time) error {
 	_ = h.conn.SetWriteDeadline(deadline)

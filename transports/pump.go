@@ -101,3 +101,19 @@ func (p *pump) stopTimerLocked() {
 		p.timer.Stop()
 	}
 }
+
+// writeDeadline keeps a connection's write deadline at least a timeout
+// away, moving it only once it has come nearer: setting a deadline costs a
+// timer update, too much to pay for every message. A write that makes no
+// progress thus fails after between 1 and 1.5 timeouts. Owned by the
+// writer.
+type writeDeadline struct{ at time.Time }
+
+func (d *writeDeadline) arm(conn interface{ SetWriteDeadline(time.Time) error }, timeout time.Duration) {
+	now := time.Now()
+	if d.at.Sub(now) >= timeout {
+		return
+	}
+	d.at = now.Add(timeout + timeout/2)
+	_ = conn.SetWriteDeadline(d.at)
+}

@@ -28,7 +28,7 @@ type slowConn struct {
 }
 
 func (c *slowConn) ReadMessage() ([]byte, error) { select {} }
-func (c *slowConn) WriteText(p []byte, _ time.Time) error {
+func (c *slowConn) WriteText([]byte) error {
 	time.Sleep(c.writeTime)
 	c.mu.Lock()
 	c.texts++
@@ -37,7 +37,7 @@ func (c *slowConn) WriteText(p []byte, _ time.Time) error {
 }
 
 // WritePing is answered at once by a pong, as a live peer does.
-func (c *slowConn) WritePing(time.Time) error {
+func (c *slowConn) WritePing() error {
 	c.mu.Lock()
 	c.pings = append(c.pings, time.Now())
 	pong := c.pong
@@ -49,6 +49,9 @@ func (c *slowConn) WritePing(time.Time) error {
 }
 func (c *slowConn) WriteClose(int, string, time.Time) error { return nil }
 func (c *slowConn) SetReadDeadline(time.Time) error         { return nil }
+func (c *slowConn) WritePong([]byte) error                  { return nil }
+func (c *slowConn) SetWriteDeadline(time.Time) error        { return nil }
+func (c *slowConn) OnPing(func([]byte))                     {}
 func (c *slowConn) OnActivity(f func())                     { c.mu.Lock(); c.pong = f; c.mu.Unlock() }
 func (c *slowConn) Close() error                            { c.mu.Lock(); c.closed = true; c.mu.Unlock(); return nil }
 

@@ -57,6 +57,9 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 		return
 	}
 
+	if k.streaming && t.serveHijacked(w, r, s, callback) {
+		return
+	}
 	h := w.Header()
 	h["Content-Type"] = k.contentType
 	h["X-Content-Type-Options"] = nosniffHeader

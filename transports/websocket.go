@@ -2,7 +2,9 @@ package transports
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,22 +18,37 @@ import (
 	"github.com/sockjsd/sockjsd/session"
 )
 
-// wsConn is the part of a websocket connection the pumps use; RFC 6455
-// (gorilla) and hixie-76 each implement it. One goroutine reads and one
-// writes; SetReadDeadline and Close may be called from either.
+// wsConn is the part of a websocket connection the stream uses; RFC 6455
+// (gorilla reads, we write) and hixie-76 each implement it. The writing
+// methods other than WriteClose are called by the stream's writer only,
+// one at a time; WriteClose, SetReadDeadline and Close may be called from
+// any goroutine (each write is one Write call, which the net package never
+// interleaves with another).
 type wsConn interface {
 	// ReadMessage returns the next data message.
 	ReadMessage() ([]byte, error)
-	WriteText(p []byte, deadline time.Time) error
-	// WritePing sends a ping if the protocol has one.
-	WritePing(deadline time.Time) error
+	// WriteText sends buf[wsHeadroom:] as one text message. The headroom
+	// is where the frame header goes, so the message is never copied;
+	// the conn may also append to buf.
+	WriteText(buf []byte) error
+	// WritePing sends a ping, and WritePong a pong, if the protocol has them.
+	WritePing() error
+	WritePong(data []byte) error
+	// SetWriteDeadline applies to the writes above.
+	SetWriteDeadline(t time.Time) error
 	WriteClose(code int, reason string, deadline time.Time) error
 	SetReadDeadline(t time.Time) error
 	// OnActivity registers f to run whenever the peer shows it is alive
-	// without sending a message (a pong).
+	// without sending a message (a pong); OnPing, f to run on a ping,
+	// which the writer is then to answer.
 	OnActivity(f func())
+	OnPing(f func(data []byte))
 	Close() error
 }
+
+// wsHeadroom is the room a message needs before it for the longest
+// websocket frame header (2 bytes, and 8 of length).
+const wsHeadroom = 10
 
 // websocketTransport serves the framed websocket transport
 // (<session URL>/websocket) and, when raw is set, <prefix>/websocket, which
@@ -91,7 +108,7 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 			return // the upgrader has answered
 		}
 		c.SetReadLimit(t.cfg.MaxMessageSize)
-		conn = gorillaConn{c}
+		conn = newGorillaConn(c)
 	}
 	s, err := t.cfg.Sessions.OpenWebsocket(r, sessionID, t.name())
 	if err != nil {
@@ -134,11 +151,13 @@ type wsStream struct {
 	// without it, and is only touched by the heartbeat.
 	heard  atomic.Bool
 	missed int
-	beat   atomic.Bool // the heartbeat asks the writer to ping (and send "h")
+	beat   atomic.Bool            // the heartbeat asks the writer to ping (and send "h")
+	pong   atomic.Pointer[[]byte] // a ping's payload, for the writer to answer
 
 	// Owned by the writer (one at a time, see pump).
 	batch        session.Batch
 	heartbeatDue bool
+	deadline     writeDeadline
 }
 
 // serve reads until the connection or the session ends, then closes the
@@ -150,6 +169,11 @@ func (c *wsStream) serve() {
 	c.pump.start(t.cfg.Heartbeat)
 	c.pump.kick() // the open frame, and whatever the application sent already
 	conn.OnActivity(func() { c.heard.Store(true) })
+	conn.OnPing(func(data []byte) {
+		c.heard.Store(true)
+		c.pong.Store(&data)
+		c.pump.kick()
+	})
 	code, reason, end := c.readLoop()
 	switch end {
 	case peerGone:
@@ -255,7 +279,8 @@ func (c *wsStream) flush() bool {
 		}
 	}()
 	for {
-		if c.pingIfDue() != nil {
+		c.deadline.arm(conn, t.cfg.WriteTimeout)
+		if c.controlIfDue() != nil {
 			c.fail()
 			return false
 		}
@@ -268,16 +293,15 @@ func (c *wsStream) flush() bool {
 		if buf == nil {
 			buf = getScratch()
 		}
-		deadline := time.Now().Add(t.cfg.WriteTimeout)
+		*buf = append((*buf)[:0], make([]byte, wsHeadroom)...)
 		var err error
 		switch {
 		case b.Kind == session.FrameClose:
 			if !t.raw {
-				*buf = session.AppendBatch((*buf)[:0], b)
-				err = conn.WriteText(*buf, deadline)
+				err = conn.WriteText(session.AppendBatch(*buf, b))
 			}
 			if err == nil {
-				err = conn.WriteClose(wsCloseCode(b.Code), b.Reason, deadline)
+				err = conn.WriteClose(wsCloseCode(b.Code), b.Reason, time.Now().Add(t.cfg.WriteTimeout))
 			}
 			if err != nil {
 				c.fail()
@@ -288,17 +312,17 @@ func (c *wsStream) flush() bool {
 			return false
 		case t.raw:
 			for _, m := range b.Messages { // FrameOpen carries no message here
-				*buf = append((*buf)[:0], m...)
-				if err = conn.WriteText(*buf, time.Now().Add(t.cfg.WriteTimeout)); err == nil {
-					err = c.pingIfDue() // one message at a time can take long
+				c.deadline.arm(conn, t.cfg.WriteTimeout)
+				if err = conn.WriteText(append((*buf)[:wsHeadroom], m...)); err == nil {
+					err = c.controlIfDue() // one message at a time can take long
 				}
 				if err != nil {
 					break
 				}
 			}
 		default:
-			*buf = session.AppendBatch((*buf)[:0], b)
-			err = conn.WriteText(*buf, deadline)
+			*buf = session.AppendBatch(*buf, b)
+			err = conn.WriteText(*buf)
 		}
 		if err != nil {
 			c.fail()
@@ -308,14 +332,19 @@ func (c *wsStream) flush() bool {
 	}
 }
 
-// pingIfDue pings if the heartbeat asked for it since the last look, and
-// then wants an "h" frame on the framed transport.
-func (c *wsStream) pingIfDue() error {
+// controlIfDue answers a ping and, if the heartbeat asked for it since the
+// last look, pings (and then wants an "h" frame on the framed transport).
+func (c *wsStream) controlIfDue() error {
+	if p := c.pong.Swap(nil); p != nil {
+		if err := c.conn.WritePong(*p); err != nil {
+			return err
+		}
+	}
 	if !c.beat.Swap(false) {
 		return nil
 	}
 	c.heartbeatDue = !c.t.raw
-	return c.conn.WritePing(time.Now().Add(c.t.cfg.WriteTimeout))
+	return c.conn.WritePing()
 }
 
 // fail ends a connection that could not be written to.
@@ -368,22 +397,44 @@ func headerHasToken(h http.Header, name, token string) bool {
 	return false
 }
 
-// gorillaConn adapts a gorilla connection (RFC 6455) to wsConn.
-type gorillaConn struct{ c *websocket.Conn }
+// gorillaConn adapts a gorilla connection (RFC 6455) to wsConn. Gorilla
+// reads; data frames, pings and pongs are written here, straight to the
+// network connection: a server's frames are not masked, so a frame is
+// just a header in front of the message, which the headroom makes room
+// for. That spares the copy into gorilla's write buffer and gorilla's
+// deeper call stack, which matters because the writer is a fresh
+// goroutine with a small stack after every idle spell.
+type gorillaConn struct {
+	c  *websocket.Conn
+	nc net.Conn
+}
+
+func newGorillaConn(c *websocket.Conn) gorillaConn { return gorillaConn{c: c, nc: c.NetConn()} }
 
 func (g gorillaConn) ReadMessage() ([]byte, error) {
 	_, p, err := g.c.ReadMessage()
 	return p, err
 }
 
-func (g gorillaConn) WriteText(p []byte, deadline time.Time) error {
-	_ = g.c.SetWriteDeadline(deadline)
-	return g.c.WriteMessage(websocket.TextMessage, p)
+func (g gorillaConn) WriteText(buf []byte) error {
+	_, err := g.nc.Write(wsFrame(buf, websocket.TextMessage))
+	return err
 }
 
-func (g gorillaConn) WritePing(deadline time.Time) error {
-	return g.c.WriteControl(websocket.PingMessage, nil, deadline)
+func (g gorillaConn) WritePing() error { return g.writeControl(websocket.PingMessage, nil) }
+
+func (g gorillaConn) WritePong(data []byte) error {
+	return g.writeControl(websocket.PongMessage, data)
 }
+
+func (g gorillaConn) writeControl(opcode int, data []byte) error {
+	var buf [wsHeadroom + 125]byte // a control frame's payload is at most 125 bytes
+	n := copy(buf[wsHeadroom:], data)
+	_, err := g.nc.Write(wsFrame(buf[:wsHeadroom+n], opcode))
+	return err
+}
+
+func (g gorillaConn) SetWriteDeadline(t time.Time) error { return g.nc.SetWriteDeadline(t) }
 
 func (g gorillaConn) WriteClose(code int, reason string, deadline time.Time) error {
 	msg := websocket.FormatCloseMessage(code, truncateReason(reason))
@@ -396,4 +447,32 @@ func (g gorillaConn) OnActivity(f func()) {
 	g.c.SetPongHandler(func(string) error { f(); return nil })
 }
 
+// OnPing replaces gorilla's default ping handler, which would write the
+// pong itself, from the reader, with a write deadline of its own.
+func (g gorillaConn) OnPing(f func(data []byte)) {
+	g.c.SetPingHandler(func(data string) error { f([]byte(data)); return nil })
+}
+
 func (g gorillaConn) Close() error { return g.c.Close() }
+
+// wsFrame writes the header of a final, unmasked frame carrying
+// buf[wsHeadroom:] into the end of the headroom and returns the frame.
+func wsFrame(buf []byte, opcode int) []byte {
+	n := len(buf) - wsHeadroom
+	var start int
+	switch {
+	case n < 126:
+		start = wsHeadroom - 2
+		buf[start+1] = byte(n)
+	case n <= 0xFFFF:
+		start = wsHeadroom - 4
+		buf[start+1] = 126
+		binary.BigEndian.PutUint16(buf[start+2:], uint16(n))
+	default:
+		start = 0
+		buf[1] = 127
+		binary.BigEndian.PutUint64(buf[2:], uint64(n))
+	}
+	buf[start] = 0x80 | byte(opcode) // FIN: every message is one frame
+	return buf[start:]
+}

@@ -42,11 +42,14 @@ func BenchmarkEnvelope(b *testing.B) {
 type discardConn struct{ wrote chan struct{} }
 
 func (c *discardConn) ReadMessage() ([]byte, error) { select {} }
-func (c *discardConn) WriteText(p []byte, _ time.Time) error {
+func (c *discardConn) WriteText([]byte) error {
 	c.wrote <- struct{}{}
 	return nil
 }
-func (c *discardConn) WritePing(time.Time) error               { return nil }
+func (c *discardConn) WritePing() error                        { return nil }
+func (c *discardConn) WritePong([]byte) error                  { return nil }
+func (c *discardConn) SetWriteDeadline(time.Time) error        { return nil }
+func (c *discardConn) OnPing(func([]byte))                     {}
 func (c *discardConn) WriteClose(int, string, time.Time) error { return nil }
 func (c *discardConn) SetReadDeadline(time.Time) error         { return nil }
 func (c *discardConn) OnActivity(func())                       {}
