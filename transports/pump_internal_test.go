@@ -68,7 +68,7 @@ func TestWebsocketWriterPingsWhileSaturated(t *testing.T) {
 				s := session.New("id", "", session.Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 1 << 16,
 					RecvQueue: 4, RecvTimeout: time.Second, DisconnectDelay: time.Second}, nil)
 				conn := &slowConn{writeTime: 5 * time.Millisecond}
-				c := tr.newStream(conn, s, nil)
+				c := tr.newStream(conn, s)
 				conn.OnActivity(func() { c.heard.Store(true) })
 				c.pump.start(hb)
 				c.pump.kick()

@@ -69,7 +69,9 @@ func (t *websocketTransport) name() string {
 	return "websocket"
 }
 
-const wsReadBufferSize = 1024
+// wsReadBufferSize is small: an idle connection holds its read buffer for
+// life, and a larger message is simply read in several pieces.
+const wsReadBufferSize = 512
 
 // writeBuffers lends write buffers to connections only while they write,
 // so an idle connection holds none.
@@ -94,9 +96,7 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 	} else {
 		t.once.Do(func() {
 			t.upgrader = websocket.Upgrader{
-				// A small read buffer of its own instead of net/http's 4 KiB
-				// one: an idle connection holds it for life, and larger
-				// frames are simply read in several pieces.
+				// Its own small read buffer, not net/http's 4 KiB one.
 				ReadBufferSize:   wsReadBufferSize,
 				HandshakeTimeout: t.cfg.WriteTimeout,
 				WriteBufferPool:  &writeBuffers,
@@ -121,13 +121,14 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 	// this handler return, so that net/http's goroutine, with its deep
 	// stack, the request and the server's buffers, is freed. An idle
 	// websocket then holds only what it needs.
-	origin := &http.Request{Method: r.Method, URL: &url.URL{Path: r.URL.Path}, RemoteAddr: r.RemoteAddr}
-	t.cfg.Sessions.Go(t.newStream(conn, s, origin).serve)
+	c := t.newStream(conn, s)
+	c.path, c.remote = r.URL.Path, r.RemoteAddr
+	t.cfg.Sessions.Go(c.serve)
 }
 
 // newStream makes conn the receiver of s for the connection's whole life.
-func (t *websocketTransport) newStream(conn wsConn, s *session.Session, origin *http.Request) *wsStream {
-	c := &wsStream{t: t, conn: conn, s: s, origin: origin}
+func (t *websocketTransport) newStream(conn wsConn, s *session.Session) *wsStream {
+	c := &wsStream{t: t, conn: conn, s: s}
 	c.pump.flush = c.flush
 	c.pump.tick = c.tick
 	_, c.noPing = conn.(*hixieConn)
@@ -142,8 +143,9 @@ type wsStream struct {
 	t      *websocketTransport
 	conn   wsConn
 	s      *session.Session
-	origin *http.Request // what logs need of the opening request
-	noPing bool          // hixie-76: no ping, so no liveness check either
+	path   string // what logs need of the opening request
+	remote string
+	noPing bool // hixie-76: no ping, so no liveness check either
 	pump   pump
 
 	// heard is set whenever the peer shows it is alive (a message or a
@@ -224,7 +226,8 @@ func (c *wsStream) readLoop() (code int, reason string, end readEnd) {
 				continue // the protocol says to ignore empty frames
 			}
 			if msgs, err = session.ParseMessages(data); err != nil {
-				t.cfg.refuse(c.origin, "bad_payload", err)
+				// Rebuilt for the log rather than kept: the connection may live for days.
+				t.cfg.refuse(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: c.path}, RemoteAddr: c.remote}, "bad_payload", err)
 				return websocket.CloseInvalidFramePayloadData, "Broken JSON encoding.", badInput
 			}
 			if len(msgs) == 0 {

@@ -64,7 +64,7 @@ func BenchmarkWebsocketWritePath(b *testing.B) {
 	t := &websocketTransport{cfg: cfg}
 	s := session.New("bench", "", benchLimits(), nil)
 	conn := &discardConn{wrote: make(chan struct{})}
-	c := t.newStream(conn, s, nil)
+	c := t.newStream(conn, s)
 	c.pump.kick()
 	<-conn.wrote // the open frame
 	b.ReportAllocs()
