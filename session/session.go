@@ -83,16 +83,12 @@ const (
 // 1 and a waiter that leaves work behind passes the notification on, so no
 // wake-up is lost and none blocks.
 type Session struct {
-	id     string
-	owner  string // the client the session is bound to (see sockjs.Options.SessionKey)
-	limits Limits
-	ctx    context.Context // done when the session is closed
-	cancel context.CancelFunc
-	// recvReady and roomReady signal the incoming queue's two sides.
-	recvReady chan struct{}
-	roomReady chan struct{}
-	released  chan struct{} // the receiver lease was released
-	handled   chan struct{} // the application is waiting in Recv (see AwaitHandled)
+	id        string
+	owner     string // the client the session is bound to (see sockjs.Options.SessionKey)
+	limits    Limits
+	ctx       context.Context // done when the session is closed
+	cancel    context.CancelFunc
+	recvReady chan struct{} // a message came in, or the session closed
 	// onIdle runs (without mu held) when the session is to be forgotten:
 	// it has been closed or idle for the disconnect delay. Set once
 	// before the session is shared.
@@ -106,9 +102,14 @@ type Session struct {
 	code        int    // close code, once closed
 	reason      string // close reason, once closed
 	leased      bool   // a receiver is attached
-	wake        func() // the attached receiver's: there is something new to take
-	forgotten   bool   // expired or stopped: the disconnect timer never runs again
-	timerGen    uint64 // invalidates stale disconnect timers
+	// Channels only some sessions ever wait on, made by the first waiter
+	// (see lazyChan); signal on a nil one does nothing.
+	roomReady   chan struct{} // room in the incoming queue
+	released    chan struct{} // the receiver lease was released
+	handled     chan struct{} // the application is waiting in Recv (see AwaitHandled)
+	wake        func()        // the attached receiver's: there is something new to take
+	forgotten   bool          // expired or stopped: the disconnect timer never runs again
+	timerGen    uint64        // invalidates stale disconnect timers
 	timer       *time.Timer
 	inbox       []string // messages not yet read by the application
 	inboxHead   int      // inbox[:inboxHead] are already read
@@ -128,9 +129,6 @@ func New(id, owner string, limits Limits, onIdle func(*Session)) *Session {
 		ctx:       ctx,
 		cancel:    cancel,
 		recvReady: make(chan struct{}, 1),
-		roomReady: make(chan struct{}, 1),
-		released:  make(chan struct{}, 1),
-		handled:   make(chan struct{}, 1),
 		onIdle:    onIdle,
 	}
 	// A session starts without a receiver: if none ever attaches (the
@@ -149,6 +147,17 @@ func (s *Session) Owner() string { return s.owner }
 
 // Context is done once the session is closed.
 func (s *Session) Context() context.Context { return s.ctx }
+
+// lazyChan returns *c, making it first if need be. Called with mu held, in
+// the same critical section as the check that decides to wait on it, so a
+// signaller, which reads the field under mu after changing what was
+// checked, cannot miss the waiter.
+func lazyChan(c *chan struct{}) chan struct{} {
+	if *c == nil {
+		*c = make(chan struct{}, 1)
+	}
+	return *c
+}
 
 func signal(c chan struct{}) {
 	select {
@@ -222,12 +231,11 @@ func (s *Session) closeLocked(code int, reason string) {
 // afterClose does, without mu held, what follows a close; wake is the
 // receiver's, read under mu when the session closed.
 func (s *Session) afterClose(wake func()) {
-	s.cancel()
+	s.cancel() // wakes Deliver and AwaitHandled
 	if wake != nil {
 		wake()
 	}
 	signal(s.recvReady)
-	signal(s.roomReady)
 }
 
 // Attach takes the receiver lease. Only one receiver may hold it: a second
@@ -246,7 +254,7 @@ func (s *Session) afterClose(wake func()) {
 // request and opens another races the news of the abort, which reaches
 // the server asynchronously. The grace lets the abort land first.
 func (s *Session) Attach(ctx context.Context, grace time.Duration, wake func()) error {
-	err := s.tryAttach(wake)
+	released, err := s.tryAttach(wake)
 	if err == nil || grace <= 0 {
 		return err
 	}
@@ -254,23 +262,26 @@ func (s *Session) Attach(ctx context.Context, grace time.Duration, wake func()) 
 	defer timer.Stop()
 	for {
 		select {
-		case <-s.released:
+		case <-released:
 		case <-timer.C:
-			return s.tryAttach(wake)
+			_, err := s.tryAttach(wake)
+			return err
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if err := s.tryAttach(wake); err == nil {
+		if _, err := s.tryAttach(wake); err == nil {
 			return nil
 		}
 	}
 }
 
-func (s *Session) tryAttach(wake func()) error {
+// tryAttach takes the lease, or returns ErrReceiverBusy and the channel
+// that signals its release.
+func (s *Session) tryAttach(wake func()) (chan struct{}, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.leased {
-		return ErrReceiverBusy
+		return lazyChan(&s.released), ErrReceiverBusy
 	}
 	s.leased = true
 	s.wake = wake
@@ -278,7 +289,7 @@ func (s *Session) tryAttach(wake func()) error {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
-	return nil
+	return nil, nil
 }
 
 // Take fills b with the next frame for the receiver that holds the lease,
@@ -432,20 +443,22 @@ func (s *Session) Deliver(ctx context.Context, msgs []string) error {
 		if n > 0 {
 			s.inbox = append(s.inbox, msgs[:n]...)
 			msgs = msgs[n:]
-			room := len(s.inbox)-s.inboxHead < s.limits.RecvQueue
+			var room chan struct{}
+			if len(s.inbox)-s.inboxHead < s.limits.RecvQueue {
+				room = s.roomReady // pass it on to another waiting sender
+			}
 			s.mu.Unlock()
 			signal(s.recvReady)
-			if room {
-				signal(s.roomReady) // pass it on to another waiting sender
-			}
+			signal(room)
 			continue
 		}
+		roomReady := lazyChan(&s.roomReady)
 		s.mu.Unlock()
 		if timer == nil {
 			timer = time.NewTimer(s.limits.RecvTimeout)
 		}
 		select {
-		case <-s.roomReady:
+		case <-roomReady:
 		case <-s.ctx.Done():
 			return ErrClosed
 		case <-ctx.Done():
@@ -479,8 +492,9 @@ func (s *Session) Recv(ctx context.Context) (string, error) {
 				// Reuse the array from the start.
 				s.inbox, s.inboxHead = s.inbox[:0], 0
 			}
+			room := s.roomReady
 			s.mu.Unlock()
-			signal(s.roomReady)
+			signal(room)
 			if more {
 				signal(s.recvReady) // pass it on to another reader
 			}
@@ -488,17 +502,25 @@ func (s *Session) Recv(ctx context.Context) (string, error) {
 		}
 		if s.state != stateOpen {
 			s.mu.Unlock()
+			signal(s.recvReady) // pass the close on to another waiting reader
 			return "", ErrClosed
 		}
 		s.recvWaiting++
+		handled := s.handled
 		s.mu.Unlock()
-		signal(s.handled)
+		signal(handled)
 		var err error
-		select {
-		case <-s.recvReady:
-		case <-s.ctx.Done():
-		case <-ctx.Done():
-			err = ctx.Err()
+		// The close signals recvReady too. When ctx is the session's own
+		// (the usual case) or never ends, a plain receive is all it takes:
+		// a parked reader then holds one wait record instead of three.
+		if ctx == s.ctx || ctx.Done() == nil {
+			<-s.recvReady
+		} else {
+			select {
+			case <-s.recvReady:
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
 		}
 		s.mu.Lock()
 		s.recvWaiting--
@@ -529,16 +551,17 @@ func (s *Session) AwaitHandled(ctx context.Context, grace time.Duration) {
 	for {
 		s.mu.Lock()
 		done := s.state != stateOpen || s.inboxHead == len(s.inbox) && s.recvWaiting > 0
+		handled := lazyChan(&s.handled)
 		s.mu.Unlock()
 		if done {
-			signal(s.handled) // pass it on to another waiting sender
+			signal(handled) // pass it on to another waiting sender
 			return
 		}
 		if timer == nil {
 			timer = time.NewTimer(grace)
 		}
 		select {
-		case <-s.handled:
+		case <-handled:
 		case <-s.ctx.Done():
 		case <-ctx.Done():
 			return
