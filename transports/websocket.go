@@ -180,6 +180,7 @@ func (c *wsStream) serve() {
 	switch end {
 	case peerGone:
 		_ = conn.Close() // nothing more can be written: let a writer fail fast
+		c.pump.stop()    // and start none for the close below
 	case badInput:
 		// The client broke the protocol: it gets a websocket close frame
 		// with the reason and the connection ends, with no SockJS frame
@@ -187,6 +188,7 @@ func (c *wsStream) serve() {
 		// beside the writer, which then finds the connection closed.
 		_ = conn.WriteClose(code, reason, time.Now().Add(t.cfg.WriteTimeout))
 		_ = conn.Close()
+		c.pump.stop()
 	}
 	_ = s.Close(code, reason) // no-op if the session closed first; else the writer sends the close
 	c.pump.stop()
