@@ -22,6 +22,7 @@ type pump struct {
 	again   bool       // woken since the writer last looked: it must look again
 	stopped bool       // the connection is over: no writer starts, the timer stays off
 	timer   *time.Timer
+	runFunc func()         // p.run as a func value
 	writer  sync.WaitGroup // the writer goroutine, waited for by stop
 }
 
@@ -59,8 +60,12 @@ func (p *pump) kick() {
 	}
 	p.running = true
 	p.writer.Add(1)
+	if p.runFunc == nil {
+		p.runFunc = p.run // made once: "go p.run()" would allocate at every start
+	}
+	run := p.runFunc
 	p.mu.Unlock()
-	go p.run()
+	go run()
 }
 
 func (p *pump) run() {

@@ -1,8 +1,10 @@
 package transports
 
 import (
+	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -102,4 +104,46 @@ func BenchmarkStreamingWritePath(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// notifyConn is a net.Conn that writes nowhere and tells the benchmark
+// each time something was written.
+type notifyConn struct {
+	net.Conn // nil: only the methods below are used
+	wrote    chan struct{}
+}
+
+func (c *notifyConn) Write(p []byte) (int, error) {
+	c.wrote <- struct{}{}
+	return len(p), nil
+}
+func (c *notifyConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *notifyConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *notifyConn) Close() error                     { return nil }
+
+// BenchmarkHijackedStreamWritePath is one outgoing message on an HTTP
+// streaming response served on the hijacked connection (xhr_streaming on
+// HTTP/1.1): Send, the writer's wake-up, Take, framing, envelope, chunk
+// and write, minus the network.
+func BenchmarkHijackedStreamWritePath(b *testing.B) {
+	cfg := &Config{Heartbeat: time.Hour, WriteTimeout: time.Second, ResponseLimit: 1 << 62,
+		Observer: nopObserver{}, Logger: slog.New(slog.DiscardHandler)}
+	s := session.New("bench", "", benchLimits(), nil)
+	conn := &notifyConn{wrote: make(chan struct{})}
+	c := &hijackStream{t: &receiver{cfg: cfg, kind: &xhrStreaming}, conn: conn, s: s, held: true}
+	c.pump.flush = c.flush
+	_ = s.Attach(context.Background(), 0, c.pump.kick)
+	c.pump.kick()
+	<-conn.wrote // the open frame
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Send("hello, world 123"); err != nil {
+			b.Fatal(err)
+		}
+		<-conn.wrote
+	}
+	b.StopTimer()
+	_ = s.Close(1000, "")
+	<-conn.wrote // the close frame
+	c.pump.stop()
 }
