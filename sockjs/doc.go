@@ -48,6 +48,22 @@
 // streaming responses too, so leave it zero: the Server bounds every write
 // itself with Options.WriteTimeout.
 //
+// # Connections
+//
+// A websocket, once upgraded, is served from a goroutine of the Server's
+// with a shallow stack, and a streaming response (xhr_streaming,
+// eventsource, htmlfile) on HTTP/1.1 is too: the Server takes the
+// connection over (http.Hijacker), as for a websocket, and sends a chunked
+// response with "Connection: close", so the connection ends with the
+// response. Writes happen on a goroutine that exists only while there is
+// something to write. An idle session thus costs a few kilobytes: about
+// 17 KiB of memory for a websocket and 14 KiB for an xhr-streaming
+// session, the handler's goroutine included. A middleware that records the
+// status or size of responses does not see those of hijacked responses;
+// where the ResponseWriter cannot be hijacked (it hides http.Hijacker and
+// has no Unwrap method), on HTTP/1.0 and on HTTP/2, streaming responses
+// are served through net/http as any other response.
+//
 // # Concurrency
 //
 // Session methods are safe for concurrent use. Send never blocks on the
@@ -133,7 +149,7 @@
 // which ends long polls, streams and websockets, refuses new sessions, and
 // waits for requests and handlers to finish or for its context to end.
 // Call it before http.Server.Shutdown, which neither ends long polls nor
-// waits for hijacked websocket connections.
+// waits for hijacked connections (websockets and HTTP/1.1 streams).
 //
 // # Scaling
 //

@@ -3,6 +3,13 @@
 // jsonp) that share one receiver loop, the senders (xhr_send, jsonp_send),
 // and the websocket transports (framed, raw, and the hixie-76 handshake).
 //
+// Long-lived connections (websockets, and HTTP/1.1 streaming responses,
+// which are hijacked: stream.go) share one writing scheme, the pump: a
+// writer goroutine runs only while the session has something to write,
+// so an idle connection costs its reading goroutine and little else.
+// Short requests (polls, sends, and streams net/http must serve) are
+// answered on net/http's goroutine by the receiver loop.
+//
 // It is an implementation detail of package sockjs; its API may change at
 // any time.
 package transports
