@@ -40,7 +40,6 @@ type hijackStream struct {
 	// Owned by the writer (one at a time, see pump) until the pump has
 	// stopped, then by serve.
 	held         bool // the receiver lease is still ours
-	interrupted  bool // the client went away before the response ended
 	written      int  // body bytes so far, against the response limit
 	heartbeatDue bool
 	batch        session.Batch
@@ -54,11 +53,12 @@ func (t *receiver) serveHijacked(w http.ResponseWriter, r *http.Request, s *sess
 	if !canHijack(r) {
 		return false
 	}
-	header := appendResponseHead(nil, w.Header(), t.kind)
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false // a ResponseWriter without Hijack: net/http serves it
 	}
+	// Only now that net/http will not send them may the headers change.
+	header := appendResponseHead(nil, w.Header(), t.kind)
 	// A client may not send anything more on a connection whose response
 	// has not begun; if it did (pipelining), it is dropped with the buffer.
 	if n := brw.Reader.Buffered(); n > 0 {
