@@ -23,17 +23,28 @@ type pump struct {
 	stopped bool       // the connection is over: no writer starts, the timer stays off
 	timer   *time.Timer
 	runFunc func()         // p.run as a func value
-	writer  sync.WaitGroup // the writer goroutine, waited for by stop
+	work    sync.WaitGroup // the writer goroutine and a running tick, waited for by stop
 }
 
-// start arms the heartbeat: tick runs every period until stop.
+// start arms the heartbeat: tick runs every period until stop. Only the
+// first call counts.
 func (p *pump) start(period time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.stopped {
+	if p.stopped || p.timer != nil {
 		return
 	}
 	p.timer = time.AfterFunc(period, func() {
+		// A tick is work like a writer's: none starts after stop, and
+		// stop waits for one under way.
+		p.mu.Lock()
+		if p.stopped {
+			p.mu.Unlock()
+			return
+		}
+		p.work.Add(1)
+		p.mu.Unlock()
+		defer p.work.Done()
 		p.tick()
 		// Re-armed under mu, so that a tick racing with stop cannot
 		// bring the timer back after stop turned it off.
@@ -59,7 +70,7 @@ func (p *pump) kick() {
 		return
 	}
 	p.running = true
-	p.writer.Add(1)
+	p.work.Add(1)
 	if p.runFunc == nil {
 		p.runFunc = p.run // made once: "go p.run()" would allocate at every start
 	}
@@ -69,7 +80,7 @@ func (p *pump) kick() {
 }
 
 func (p *pump) run() {
-	defer p.writer.Done()
+	defer p.work.Done()
 	for {
 		p.mu.Lock()
 		if !p.again { // wake-ups from before stop are still served
@@ -91,14 +102,14 @@ func (p *pump) run() {
 }
 
 // stop ends the pump: the heartbeat stops, no writer starts any more, and
-// stop returns once a writer that was running has served the wake-ups
-// that came before.
+// stop returns once a tick under way has ended and a writer that was
+// running has served the wake-ups that came before.
 func (p *pump) stop() {
 	p.mu.Lock()
 	p.stopped = true
 	p.stopTimerLocked()
 	p.mu.Unlock()
-	p.writer.Wait()
+	p.work.Wait()
 }
 
 func (p *pump) stopTimerLocked() {
