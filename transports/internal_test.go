@@ -2,6 +2,7 @@ package transports
 
 import (
 	"bytes"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -171,6 +172,30 @@ func TestTruncateReason(t *testing.T) {
 		}
 		if len(s) > 123 && len(got) < 120 {
 			t.Errorf("truncateReason(%d bytes) cut to %d bytes", len(s), len(got))
+		}
+	}
+}
+
+func TestHeaderHasToken(t *testing.T) {
+	tests := []struct {
+		values []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{""}, false},
+		{[]string{"Upgrade"}, true},
+		{[]string{"upgrade"}, true},
+		{[]string{"keep-alive, Upgrade"}, true},
+		{[]string{"keep-alive,upgrade "}, true},
+		{[]string{"keep-alive", "Upgrade"}, true},
+		{[]string{"keep-alive, Upgraded"}, false},
+		{[]string{"keep-alive,,"}, false},
+		{[]string{"xupgrade, upgradex"}, false},
+	}
+	for _, tt := range tests {
+		h := http.Header{"Connection": tt.values}
+		if got := headerHasToken(h, "Connection", "upgrade"); got != tt.want {
+			t.Errorf("headerHasToken(%q) = %v, want %v", tt.values, got, tt.want)
 		}
 	}
 }

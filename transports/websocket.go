@@ -393,7 +393,9 @@ func truncateReason(s string) string {
 
 func headerHasToken(h http.Header, name, token string) bool {
 	for _, v := range h.Values(name) {
-		for _, part := range strings.Split(v, ",") {
+		for v != "" {
+			var part string
+			part, v, _ = strings.Cut(v, ",")
 			if strings.EqualFold(strings.TrimSpace(part), token) {
 				return true
 			}
