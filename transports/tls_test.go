@@ -1,0 +1,81 @@
+package transports_test
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sockjsd/sockjsd/sockjs"
+)
+
+// Streams work over TLS: on HTTP/1.1 the receiver takes the *tls.Conn
+// over; HTTP/2 cannot be hijacked, so net/http serves the stream.
+func TestStreamOverTLS(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		http2     bool
+		wantProto int
+		wantClose bool // Connection: close, the mark of a hijacked stream
+	}{
+		{"http1.1", false, 1, true},
+		{"http2", true, 2, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := sockjs.New("/echo", func(s *sockjs.Session) {
+				for {
+					msg, err := s.Recv(s.Context())
+					if err != nil {
+						return
+					}
+					_ = s.Send(msg)
+				}
+			}, nil)
+			ts := httptest.NewUnstartedServer(srv)
+			ts.EnableHTTP2 = tc.http2
+			ts.StartTLS()
+			defer ts.Close()
+			defer func() { _ = srv.Shutdown(context.Background()) }()
+			client := ts.Client()
+
+			base := ts.URL + "/echo/000/tls/"
+			resp, err := client.Post(base+"xhr_streaming", "text/plain", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || resp.ProtoMajor != tc.wantProto || resp.Close != tc.wantClose {
+				t.Fatalf("status %d, %s, close %v; want 200, HTTP/%d, close %v",
+					resp.StatusCode, resp.Proto, resp.Close, tc.wantProto, tc.wantClose)
+			}
+			lines := bufio.NewReader(resp.Body)
+			next := func() string {
+				t.Helper()
+				line, err := lines.ReadString('\n')
+				if err != nil {
+					t.Fatalf("reading the stream: %v", err)
+				}
+				return strings.TrimSuffix(line, "\n")
+			}
+			if prelude := next(); prelude != strings.Repeat("h", 2048) {
+				t.Fatalf("prelude of %d bytes", len(prelude))
+			}
+			if open := next(); open != "o" {
+				t.Fatalf("first frame %q, want o", open)
+			}
+			sent, err := client.Post(base+"xhr_send", "text/plain", strings.NewReader(`["over tls"]`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent.Body.Close()
+			if sent.StatusCode != http.StatusNoContent {
+				t.Fatalf("xhr_send: %d", sent.StatusCode)
+			}
+			if got := next(); got != `a["over tls"]` {
+				t.Fatalf("frame %q, want the echo", got)
+			}
+		})
+	}
+}
