@@ -60,7 +60,8 @@ func upgradeHixie76(w http.ResponseWriter, r *http.Request, maxMessage int64, ti
 		return nil, err
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return &hixieConn{conn: conn, r: brw.Reader, max: maxMessage}, nil
+	guarded := &closeGuard{Conn: conn, isClose: isHixieClose}
+	return &hixieConn{conn: guarded, r: brw.Reader, max: maxMessage}, nil
 }
 
 // hixieKeyNumber decodes a Sec-WebSocket-Key header: its digits read as
@@ -84,6 +85,10 @@ func hixieKeyNumber(key string) (uint32, bool) {
 	}
 	return uint32(n / spaces), true
 }
+
+// isHixieClose reports whether p, a whole frame, is hixie-76's closing
+// handshake (0xFF 0x00; text frames start with 0x00).
+func isHixieClose(p []byte) bool { return len(p) > 0 && p[0] == 0xFF }
 
 type hixieConn struct {
 	conn net.Conn

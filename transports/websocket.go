@@ -1,6 +1,7 @@
 package transports
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -103,7 +104,7 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 				CheckOrigin:      t.cfg.CheckOrigin,
 			}
 		})
-		c, err := t.upgrader.Upgrade(w, r, nil)
+		c, err := t.upgrader.Upgrade(guardedHijacker{w}, r, nil)
 		if err != nil {
 			return // the upgrader has answered
 		}
@@ -402,6 +403,48 @@ func headerHasToken(h http.Header, name, token string) bool {
 		}
 	}
 	return false
+}
+
+// guardedHijacker hands gorilla's Upgrade the hijacked connection wrapped
+// in a closeGuard, so that gorilla's own writes (the handshake, and the
+// close frames it sends from the reader: the answer to a client's close, a
+// protocol error, a message over the limit) pass the same guard as ours.
+type guardedHijacker struct{ http.ResponseWriter }
+
+func (g guardedHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(g.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &closeGuard{Conn: conn, isClose: isRFC6455Close}, brw, nil
+}
+
+// isRFC6455Close reports whether p, a whole frame the server writes, is a
+// close frame (FIN, opcode 8; a server's frames are not masked).
+func isRFC6455Close(p []byte) bool { return len(p) > 0 && p[0] == 0x80|websocket.CloseMessage }
+
+// closeGuard is a websocket connection whose writes stop at the close
+// frame: an endpoint must send nothing after it (browsers fail the
+// connection with "Data frame received after close"), and frames come
+// from more than one goroutine. Every write is a whole frame.
+type closeGuard struct {
+	net.Conn
+	isClose func(frame []byte) bool
+
+	mu     sync.Mutex // held across each write, so that the check and the write are one step
+	closed bool       // a close frame has been written
+}
+
+var errCloseSent = errors.New("sockjs: websocket close frame already sent")
+
+func (g *closeGuard) Write(frame []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return 0, errCloseSent
+	}
+	g.closed = g.isClose(frame)
+	return g.Conn.Write(frame)
 }
 
 // gorillaConn adapts a gorilla connection (RFC 6455) to wsConn. Gorilla

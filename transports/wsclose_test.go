@@ -1,0 +1,129 @@
+package transports_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sockjsd/sockjsd/sockjs"
+)
+
+// A websocket endpoint sends nothing after its close frame; browsers fail
+// the connection otherwise ("Data frame received after close"). Here the
+// application floods the session while the client closes: gorilla answers
+// the client's close from the reader while our writer is busy writing
+// messages, and the close must be the last frame either way.
+func TestWebsocketNoDataAfterClose(t *testing.T) {
+	srv := sockjs.New("/flood", func(s *sockjs.Session) {
+		for s.Send("x") == nil {
+			time.Sleep(10 * time.Microsecond) // leave the writer room to write
+		}
+	}, nil)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer func() { _ = srv.Shutdown(context.Background()) }()
+
+	for i := range 30 {
+		conn, br := dialRawWebsocket(t, ts.URL+"/flood/000/c"+strings.Repeat("x", i)+"/websocket")
+		// Let data flow, then close: a masked close frame, code 1000, with
+		// a zero mask key so the payload reads as is.
+		if op, _ := readRawFrame(t, br); op != 1 {
+			t.Fatalf("first frame opcode %d, want text (o)", op)
+		}
+		_, _ = conn.Write([]byte{0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8})
+		closed := false
+		for {
+			op, err := readFrameOrEnd(br)
+			if err != nil {
+				break // the server ended the connection
+			}
+			if closed && op < 8 {
+				t.Fatalf("connection %d: data frame (opcode %d) after the server's close frame", i, op)
+			}
+			if op == 8 {
+				closed = true
+			}
+		}
+		if !closed {
+			t.Fatalf("connection %d: no close frame", i)
+		}
+		conn.Close()
+	}
+}
+
+// dialRawWebsocket opens a websocket by hand, so that the test sees every
+// frame the server sends, those after a close included.
+func dialRawWebsocket(t *testing.T, rawURL string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	req, err := http.NewRequest("GET", rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", req.URL.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	if err := req.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	return conn, br
+}
+
+func readRawFrame(t *testing.T, br *bufio.Reader) (opcode byte, payload []byte) {
+	t.Helper()
+	op, payload, err := readFrame(br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op, payload
+}
+
+func readFrameOrEnd(br *bufio.Reader) (byte, error) {
+	op, _, err := readFrame(br)
+	return op, err
+}
+
+// readFrame reads one unmasked frame, as a server sends them.
+func readFrame(br *bufio.Reader) (opcode byte, payload []byte, err error) {
+	var head [2]byte
+	if _, err := io.ReadFull(br, head[:]); err != nil {
+		return 0, nil, err
+	}
+	n := uint64(head[1] & 0x7f)
+	switch n {
+	case 126:
+		var ext [2]byte
+		if _, err := io.ReadFull(br, ext[:]); err != nil {
+			return 0, nil, err
+		}
+		n = uint64(binary.BigEndian.Uint16(ext[:]))
+	case 127:
+		var ext [8]byte
+		if _, err := io.ReadFull(br, ext[:]); err != nil {
+			return 0, nil, err
+		}
+		n = binary.BigEndian.Uint64(ext[:])
+	}
+	payload = make([]byte, n)
+	if _, err := io.ReadFull(br, payload); err != nil {
+		return 0, nil, err
+	}
+	return head[0] & 0x0f, payload, nil
+}
