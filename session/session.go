@@ -493,10 +493,13 @@ func (s *Session) Recv(ctx context.Context) (string, error) {
 				s.inbox, s.inboxHead = s.inbox[:0], 0
 			}
 			room := s.roomReady
+			closed := s.state != stateOpen
 			s.mu.Unlock()
 			signal(room)
-			if more {
-				signal(s.recvReady) // pass it on to another reader
+			if more || closed {
+				// Pass it on to another reader: the close's own signal may
+				// have been lost to the one this reader consumed.
+				signal(s.recvReady)
 			}
 			return msg, nil
 		}

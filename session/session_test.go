@@ -351,6 +351,11 @@ func TestLeaseStaleReleaseSignal(t *testing.T) {
 		s := New("id", "", testLimits(), nil)
 		ctx := context.Background()
 		_ = s.Attach(ctx, 0, nil)
+		// A waiter that gives up makes the released channel, so that the
+		// Detach below leaves a token in it.
+		if err := s.Attach(ctx, time.Millisecond, nil); !errors.Is(err, ErrReceiverBusy) {
+			t.Fatalf("Attach while held: %v, want ErrReceiverBusy", err)
+		}
 		s.Detach(false) // leaves a token in released
 		_ = s.Attach(ctx, 0, nil)
 		if err := s.Attach(ctx, 100*time.Millisecond, nil); !errors.Is(err, ErrReceiverBusy) {

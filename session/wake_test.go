@@ -359,3 +359,34 @@ func TestWakeNotLostUnderConcurrentSends(t *testing.T) {
 		})
 	}
 }
+
+// Every Recv waiting when the session closes returns, however the close's
+// signal and a last message's signal fall among the readers (the close's
+// may be dropped while the message's is still pending, so a reader that
+// takes the message must pass the signal on).
+func TestRecvReadersAllSeeClose(t *testing.T) {
+	for range 500 {
+		s := New("id", "", Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 100, RecvQueue: 10,
+			RecvTimeout: time.Second, DisconnectDelay: time.Minute}, nil)
+		done := make(chan struct{}, 2)
+		for range 2 {
+			go func() {
+				for {
+					if _, err := s.Recv(s.Context()); err != nil {
+						done <- struct{}{}
+						return
+					}
+				}
+			}()
+		}
+		go func() { _ = s.Deliver(context.Background(), []string{"m"}) }()
+		_ = s.Close(CodeNormal, "bye")
+		for range 2 {
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("a Recv never returned after the close")
+			}
+		}
+	}
+}

@@ -1,10 +1,16 @@
 package transports
 
 import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/sockjsd/sockjsd/session"
 )
@@ -55,9 +61,9 @@ func (c *slowConn) OnPing(func([]byte))                     {}
 func (c *slowConn) OnActivity(f func())                     { c.mu.Lock(); c.pong = f; c.mu.Unlock() }
 func (c *slowConn) Close() error                            { c.mu.Lock(); c.closed = true; c.mu.Unlock(); return nil }
 
-// The reader's liveness deadline (2 heartbeats + write timeout) moves only
-// on pongs from a client that only receives, so the writer must ping every
-// heartbeat even when it is never idle: here writes take 5ms and the
+// A client that only receives shows it is alive only by answering pings,
+// and one silent for two heartbeats is dropped, so the writer must ping
+// every heartbeat even when it is never idle: here writes take 5ms and the
 // application sends every 2ms, so there is always something to write.
 func TestWebsocketWriterPingsWhileSaturated(t *testing.T) {
 	for _, raw := range []bool{false, true} {
@@ -101,5 +107,102 @@ func TestWebsocketWriterPingsWhileSaturated(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// A live client (it answers every ping at once) stuck behind one long
+// write, shorter than the write timeout, is not dropped: a ping still
+// waiting for the writer counts neither as answered nor as missed.
+func TestWebsocketLivenessLongWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const hb = 100 * time.Millisecond
+		tr := &websocketTransport{cfg: &Config{Heartbeat: hb, WriteTimeout: time.Second, Observer: quietObserver{}}}
+		s := session.New("id", "", session.Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 1 << 16,
+			RecvQueue: 4, RecvTimeout: time.Second, DisconnectDelay: time.Second}, nil)
+		conn := &slowConn{writeTime: 350 * time.Millisecond}
+		c := tr.newStream(conn, s)
+		conn.OnActivity(func() { c.heard.Store(true) })
+		c.pump.start(hb)
+		c.pump.kick()
+		for range 5 {
+			_ = s.Send("x")
+			time.Sleep(400 * time.Millisecond)
+		}
+		conn.mu.Lock()
+		closed := conn.closed
+		conn.mu.Unlock()
+		_ = s.Close(1000, "done")
+		c.pump.stop()
+		if closed {
+			t.Fatal("a live client was dropped while a write shorter than the write timeout was under way")
+		}
+	})
+}
+
+// A client that never answers is dropped after two heartbeats whose pings
+// went out.
+func TestWebsocketLivenessSilentPeer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const hb = 100 * time.Millisecond
+		tr := &websocketTransport{cfg: &Config{Heartbeat: hb, WriteTimeout: time.Second, Observer: quietObserver{}}}
+		s := session.New("id", "", session.Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 1 << 16,
+			RecvQueue: 4, RecvTimeout: time.Second, DisconnectDelay: time.Second}, nil)
+		conn := &slowConn{} // no pong: OnActivity is never wired to heard
+		c := tr.newStream(conn, s)
+		c.pump.start(hb)
+		c.pump.kick()
+		time.Sleep(5 * hb)
+		conn.mu.Lock()
+		closed, pings := conn.closed, len(conn.pings)
+		conn.mu.Unlock()
+		_ = s.Close(1000, "done")
+		c.pump.stop()
+		if !closed {
+			t.Fatalf("a peer silent for %v (%d pings) is still connected", 5*hb, pings)
+		}
+	})
+}
+
+// wsFrame's headers at the payload length boundaries, read back by
+// gorilla's client.
+func TestWsFrameLengths(t *testing.T) {
+	sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 70000}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		up := websocket.Upgrader{}
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		nc := c.NetConn()
+		for _, n := range sizes {
+			buf := append(make([]byte, wsHeadroom, wsHeadroom+n), bytes.Repeat([]byte{'a'}, n)...)
+			_, _ = nc.Write(wsFrame(buf, websocket.TextMessage))
+		}
+		var ping [wsHeadroom + 125]byte
+		_, _ = nc.Write(wsFrame(ping[:], websocket.PingMessage))
+		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(1000, ""), time.Time{})
+	}))
+	defer srv.Close()
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pings := 0
+	c.SetPingHandler(func(data string) error {
+		if len(data) == 125 {
+			pings++
+		}
+		return nil
+	})
+	for _, n := range sizes {
+		typ, m, err := c.ReadMessage()
+		if err != nil || typ != websocket.TextMessage || len(m) != n {
+			t.Fatalf("payload of %d: type %d, %d bytes, %v", n, typ, len(m), err)
+		}
+	}
+	_, _, err = c.ReadMessage()
+	if ce, ok := err.(*websocket.CloseError); !ok || ce.Code != 1000 || pings != 1 {
+		t.Fatalf("after the messages: %v, %d pings of 125 bytes; want close 1000 and one ping", err, pings)
 	}
 }

@@ -23,8 +23,8 @@ import (
 // (gorilla reads, we write) and hixie-76 each implement it. The writing
 // methods other than WriteClose are called by the stream's writer only,
 // one at a time; WriteClose, SetReadDeadline and Close may be called from
-// any goroutine (each write is one Write call, which the net package never
-// interleaves with another).
+// any goroutine (each write is one Write call of a whole frame, and the
+// closeGuard under the conn serialises them).
 type wsConn interface {
 	// ReadMessage returns the next data message.
 	ReadMessage() ([]byte, error)
@@ -74,8 +74,9 @@ func (t *websocketTransport) name() string {
 // life, and a larger message is simply read in several pieces.
 const wsReadBufferSize = 512
 
-// writeBuffers lends write buffers to connections only while they write,
-// so an idle connection holds none.
+// writeBuffers is gorilla's write buffer pool, used only for the close
+// frames gorilla writes. Setting a pool also keeps gorilla from adopting
+// net/http's 4 KiB write buffer for the connection's whole life.
 var writeBuffers sync.Pool
 
 func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessionID string) {
@@ -130,6 +131,7 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 // newStream makes conn the receiver of s for the connection's whole life.
 func (t *websocketTransport) newStream(conn wsConn, s *session.Session) *wsStream {
 	c := &wsStream{t: t, conn: conn, s: s}
+	c.heard.Store(true) // the handshake was a sign of life: the first tick pings before judging
 	c.pump.flush = c.flush
 	c.pump.tick = c.tick
 	_, c.noPing = conn.(*hixieConn)
@@ -191,7 +193,12 @@ func (c *wsStream) serve() {
 		_ = conn.Close()
 		c.pump.stop()
 	}
-	_ = s.Close(code, reason) // no-op if the session closed first; else the writer sends the close
+	_ = s.Close(code, reason) // no-op if the session closed first
+	// The session is closed, by us or earlier: a writer sends what is left
+	// and the close frame (unless the connection is gone, then the pump
+	// stopped above). Kicked here because the close's own wake-up may
+	// come after the reader has already seen the session end.
+	c.pump.kick()
 	c.pump.stop()
 }
 
@@ -260,7 +267,9 @@ func readErrorStatus(err error) (int, string) {
 // two heartbeats in a row is gone: a half-open connection. Hixie-76 has no
 // ping, so there only a failed write finds a dead peer.
 func (c *wsStream) tick() {
-	if !c.noPing {
+	// Only a ping that went out can have been answered: one still waiting
+	// behind a long write counts neither way.
+	if !c.noPing && !c.beat.Load() {
 		if c.heard.Swap(false) {
 			c.missed = 0
 		} else if c.missed++; c.missed >= 2 {
@@ -319,7 +328,8 @@ func (c *wsStream) flush() bool {
 		case t.raw:
 			for _, m := range b.Messages { // FrameOpen carries no message here
 				c.deadline.arm(conn, t.cfg.WriteTimeout)
-				if err = conn.WriteText(append((*buf)[:wsHeadroom], m...)); err == nil {
+				*buf = append((*buf)[:wsHeadroom], m...)
+				if err = conn.WriteText(*buf); err == nil {
 					err = c.controlIfDue() // one message at a time can take long
 				}
 				if err != nil {

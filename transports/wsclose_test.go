@@ -127,3 +127,43 @@ func readFrame(br *bufio.Reader) (opcode byte, payload []byte, err error) {
 	}
 	return head[0] & 0x0f, payload, nil
 }
+
+// The application closes its session while the websocket's reader is
+// blocked in Deliver (it never reads, so the receive queue is full): the
+// reader sees the session end first, and the client must still get the
+// close frame, not a bare end of the connection (1006 in a browser).
+func TestWebsocketCloseWhileDeliverBlocked(t *testing.T) {
+	srv := sockjs.New("/echo", func(s *sockjs.Session) {
+		time.Sleep(20 * time.Millisecond) // never reads: the client's messages fill the queue
+		_ = s.Close(3000, "bye")
+	}, &sockjs.Options{RecvQueue: 1, RecvTimeout: time.Minute})
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer func() { _ = srv.Shutdown(context.Background()) }()
+
+	for i := range 10 {
+		conn, br := dialRawWebsocket(t, ts.URL+"/echo/000/d"+strings.Repeat("x", i)+"/websocket")
+		if op, _ := readRawFrame(t, br); op != 1 {
+			t.Fatalf("first frame opcode %d, want text (o)", op)
+		}
+		// Three masked ["x"] messages (zero mask key): one fills the
+		// queue, the next blocks the reader in Deliver.
+		for range 3 {
+			_, _ = conn.Write(append([]byte{0x81, 0x85, 0, 0, 0, 0}, `["x"]`...))
+		}
+		var closeFrame []byte
+		for closeFrame == nil {
+			op, payload, err := readFrame(br)
+			if err != nil {
+				t.Fatalf("connection %d ended without a close frame: %v", i, err)
+			}
+			if op == 8 {
+				closeFrame = payload
+			}
+		}
+		if len(closeFrame) < 2 || binary.BigEndian.Uint16(closeFrame) != 3000 {
+			t.Fatalf("connection %d: close frame %q, want code 3000", i, closeFrame)
+		}
+		conn.Close()
+	}
+}
