@@ -23,6 +23,9 @@ type Options struct {
 	// ResponseLimit is how many bytes a streaming response (xhr-streaming,
 	// eventsource, htmlfile) carries before the server ends it and the
 	// client opens a new one. The prelude does not count. Zero means 128 KiB.
+	// On HTTP/1.1 each response ends its connection (see Connections in
+	// the package doc), so the next one costs a new connection, and over
+	// TLS a new handshake: raise the limit for busy streams.
 	ResponseLimit int
 
 	// DisableWebsocket turns off the websocket transports, framed and raw;
