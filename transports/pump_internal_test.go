@@ -61,6 +61,22 @@ func (c *slowConn) OnPing(func([]byte))                     {}
 func (c *slowConn) OnActivity(f func())                     { c.mu.Lock(); c.pong = f; c.mu.Unlock() }
 func (c *slowConn) Close() error                            { c.mu.Lock(); c.closed = true; c.mu.Unlock(); return nil }
 
+// startTestStream serves a new session on conn as a websocket does, with
+// heartbeat hb, minus the reader: the writer and the heartbeat run. With
+// pongs, conn answers every ping as a live peer does.
+func startTestStream(raw bool, hb time.Duration, conn *slowConn, pongs bool) (*wsStream, *session.Session) {
+	tr := &websocketTransport{raw: raw, cfg: &Config{Heartbeat: hb, WriteTimeout: time.Second, Observer: quietObserver{}}}
+	s := session.New("id", "", session.Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 1 << 16,
+		RecvQueue: 4, RecvTimeout: time.Second, DisconnectDelay: time.Second}, nil)
+	c := tr.newStream(conn, s)
+	if pongs {
+		conn.OnActivity(func() { c.heard.Store(true) })
+	}
+	c.pump.start(hb)
+	c.pump.kick()
+	return c, s
+}
+
 // A client that only receives shows it is alive only by answering pings,
 // and one silent for two heartbeats is dropped, so the writer must ping
 // every heartbeat even when it is never idle: here writes take 5ms and the
@@ -70,14 +86,8 @@ func TestWebsocketWriterPingsWhileSaturated(t *testing.T) {
 		t.Run(map[bool]string{false: "framed", true: "raw"}[raw], func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				const hb = 50 * time.Millisecond
-				tr := &websocketTransport{raw: raw, cfg: &Config{Heartbeat: hb, WriteTimeout: time.Second, Observer: quietObserver{}}}
-				s := session.New("id", "", session.Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 1 << 16,
-					RecvQueue: 4, RecvTimeout: time.Second, DisconnectDelay: time.Second}, nil)
 				conn := &slowConn{writeTime: 5 * time.Millisecond}
-				c := tr.newStream(conn, s)
-				conn.OnActivity(func() { c.heard.Store(true) })
-				c.pump.start(hb)
-				c.pump.kick()
+				c, s := startTestStream(raw, hb, conn, true)
 				start := time.Now()
 				for time.Since(start) < 20*hb {
 					if err := s.Send("tick"); err != nil {
@@ -116,14 +126,8 @@ func TestWebsocketWriterPingsWhileSaturated(t *testing.T) {
 func TestWebsocketLivenessLongWrite(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const hb = 100 * time.Millisecond
-		tr := &websocketTransport{cfg: &Config{Heartbeat: hb, WriteTimeout: time.Second, Observer: quietObserver{}}}
-		s := session.New("id", "", session.Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 1 << 16,
-			RecvQueue: 4, RecvTimeout: time.Second, DisconnectDelay: time.Second}, nil)
 		conn := &slowConn{writeTime: 350 * time.Millisecond}
-		c := tr.newStream(conn, s)
-		conn.OnActivity(func() { c.heard.Store(true) })
-		c.pump.start(hb)
-		c.pump.kick()
+		c, s := startTestStream(false, hb, conn, true)
 		for range 5 {
 			_ = s.Send("x")
 			time.Sleep(400 * time.Millisecond)
@@ -144,13 +148,8 @@ func TestWebsocketLivenessLongWrite(t *testing.T) {
 func TestWebsocketLivenessSilentPeer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const hb = 100 * time.Millisecond
-		tr := &websocketTransport{cfg: &Config{Heartbeat: hb, WriteTimeout: time.Second, Observer: quietObserver{}}}
-		s := session.New("id", "", session.Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 1 << 16,
-			RecvQueue: 4, RecvTimeout: time.Second, DisconnectDelay: time.Second}, nil)
-		conn := &slowConn{} // no pong: OnActivity is never wired to heard
-		c := tr.newStream(conn, s)
-		c.pump.start(hb)
-		c.pump.kick()
+		conn := &slowConn{}
+		c, s := startTestStream(false, hb, conn, false)
 		time.Sleep(5 * hb)
 		conn.mu.Lock()
 		closed, pings := conn.closed, len(conn.pings)

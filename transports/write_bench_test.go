@@ -68,17 +68,7 @@ func BenchmarkWebsocketWritePath(b *testing.B) {
 	conn := &discardConn{wrote: make(chan struct{})}
 	c := t.newStream(conn, s)
 	c.pump.kick()
-	<-conn.wrote // the open frame
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := s.Send("hello, world 123"); err != nil {
-			b.Fatal(err)
-		}
-		<-conn.wrote
-	}
-	b.StopTimer()
-	_ = s.Close(1000, "")
-	<-conn.wrote // the close frame
+	benchSendOneByOne(b, s, conn.wrote)
 	c.pump.stop()
 }
 
@@ -134,16 +124,23 @@ func BenchmarkHijackedStreamWritePath(b *testing.B) {
 	c.pump.flush = c.flush
 	_ = s.Attach(context.Background(), 0, c.pump.kick)
 	c.pump.kick()
-	<-conn.wrote // the open frame
+	benchSendOneByOne(b, s, conn.wrote)
+	c.pump.stop()
+}
+
+// benchSendOneByOne sends messages into s one at a time, each time
+// waiting until the connection under test has written it (wrote), after
+// the open frame and before the close frame.
+func benchSendOneByOne(b *testing.B, s *session.Session, wrote <-chan struct{}) {
+	<-wrote // the open frame
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := s.Send("hello, world 123"); err != nil {
 			b.Fatal(err)
 		}
-		<-conn.wrote
+		<-wrote
 	}
 	b.StopTimer()
 	_ = s.Close(1000, "")
-	<-conn.wrote // the close frame
-	c.pump.stop()
+	<-wrote // the close frame
 }
