@@ -187,8 +187,8 @@ func (c *wsStream) serve() {
 	case badInput:
 		// The client broke the protocol: it gets a websocket close frame
 		// with the reason and the connection ends, with no SockJS frame
-		// after its bad message. A close is a control frame, safe to write
-		// beside the writer, which then finds the connection closed.
+		// after its bad message: once the close frame has passed the
+		// connection's close guard, the writer can write nothing more.
 		_ = conn.WriteClose(code, reason, time.Now().Add(t.cfg.WriteTimeout))
 		_ = conn.Close()
 		c.pump.stop()
