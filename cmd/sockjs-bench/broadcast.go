@@ -32,22 +32,13 @@ type bcastRun struct {
 	credits    atomic.Int64
 	wake       chan struct{}
 	interval   time.Duration
-	stopOnce   sync.Once
-	sendStop   chan struct{}
 	failed     atomic.Bool
-}
-
-func (b *bcastRun) stopSending(t time.Time) {
-	b.stopOnce.Do(func() {
-		b.win.closeAt(t)
-		close(b.sendStop)
-	})
 }
 
 func (b *bcastRun) fail(err error) {
 	if b.failed.CompareAndSwap(false, true) {
 		b.r.fail(err)
-		b.stopSending(time.Now())
+		b.win.stopAt(time.Now())
 	}
 }
 
@@ -58,25 +49,25 @@ func (b *bcastRun) publisher(c Conn) {
 	msgs := make([]string, 1)
 	for {
 		select {
-		case <-b.sendStop:
+		case <-b.win.stop:
 			return
 		case <-b.wake:
 		}
 		for b.credits.Load() > 0 {
 			var stamp time.Time // when the publish was due
 			if b.interval > 0 {
-				sleepUntil(context.Background(), next, b.sendStop)
+				sleepUntil(context.Background(), next, b.win.stop)
 				stamp = next
 				next = next.Add(b.interval)
 			}
 			select {
-			case <-b.sendStop:
+			case <-b.win.stop:
 				return
 			default:
 			}
 			now := time.Now()
 			if now.UnixNano() > b.win.end.Load() {
-				b.stopSending(now)
+				b.win.stopAt(now)
 				return
 			}
 			if b.win.contains(now) {
@@ -123,7 +114,7 @@ func (b *bcastRun) receiver(c Conn) {
 				if counted, full := b.deliveries.add(); counted {
 					b.lat.Record(time.Duration(now.UnixNano() - slot.sent.Load()))
 					if full {
-						b.stopSending(now)
+						b.win.stopAt(now)
 					}
 				}
 			}
@@ -166,7 +157,6 @@ func runBroadcast(ctx context.Context, r *runner) *Result {
 		receivers:  int64(len(conns)),
 		slots:      make([]bcastSlot, cfg.InFlight),
 		wake:       make(chan struct{}, 1),
-		sendStop:   make(chan struct{}),
 	}
 	if cfg.Rate > 0 {
 		b.interval = time.Duration(float64(time.Second) / cfg.Rate)
@@ -182,16 +172,7 @@ func runBroadcast(ctx context.Context, r *runner) *Result {
 	go func() { defer wg.Done(); b.publisher(conns[0]) }()
 
 	r.logf("%d sessions: warming up for %v, measuring for %v", len(conns), cfg.Warmup, cfg.Duration)
-	var before, after *ProcSnapshot
-	if sleepUntil(ctx, b.win.start, b.sendStop) {
-		before = r.snapshot()
-		sleepUntil(ctx, b.win.endTime(), b.sendStop)
-	}
-	b.stopSending(time.Now())
-	after = r.snapshot()
-	if ctx.Err() != nil {
-		r.fail(protoErr(KindTimeout, "interrupted"))
-	}
+	before, after := r.measure(ctx, b.win)
 	drainUntil := time.Now().Add(cfg.Timeout)
 	for !b.failed.Load() && b.completed.Load() < b.sent.Load() && time.Now().Before(drainUntil) {
 		time.Sleep(5 * time.Millisecond)

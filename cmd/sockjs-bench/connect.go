@@ -31,14 +31,6 @@ func runConnect(ctx context.Context, r *runner) *Result {
 	res.Sessions = 0
 	start := time.Now()
 	win := newWindow(start.Add(cfg.Warmup), cfg.Duration)
-	stop := make(chan struct{})
-	var stopOnce sync.Once
-	stopAt := func(t time.Time) {
-		stopOnce.Do(func() {
-			win.closeAt(t)
-			close(stop)
-		})
-	}
 	var lat Histogram
 	connects := counter{limit: cfg.Count}
 	pl := newPayload(cfg.Size)
@@ -49,13 +41,13 @@ func runConnect(ctx context.Context, r *runner) *Result {
 			defer wg.Done()
 			for i := uint32(0); ; i++ {
 				select {
-				case <-stop:
+				case <-win.stop:
 					return
 				default:
 				}
 				t0 := time.Now()
 				if t0.UnixNano() > win.end.Load() {
-					stopAt(t0)
+					win.stopAt(t0)
 					return
 				}
 				in := !t0.Before(win.start)
@@ -63,7 +55,7 @@ func runConnect(ctx context.Context, r *runner) *Result {
 				if err != nil {
 					r.fail(err)
 					// A failing server would otherwise be hammered in a tight loop.
-					sleepUntil(ctx, time.Now().Add(10*time.Millisecond), stop)
+					sleepUntil(ctx, time.Now().Add(10*time.Millisecond), win.stop)
 					continue
 				}
 				opened := time.Now()
@@ -77,7 +69,7 @@ func runConnect(ctx context.Context, r *runner) *Result {
 					if counted, full := connects.add(); counted {
 						lat.Record(opened.Sub(t0))
 						if full {
-							stopAt(now)
+							win.stopAt(now)
 						}
 					}
 				}
@@ -85,16 +77,7 @@ func runConnect(ctx context.Context, r *runner) *Result {
 		}()
 	}
 	r.logf("%d workers: warming up for %v, measuring for %v", cfg.Concurrency, cfg.Warmup, cfg.Duration)
-	var before, after *ProcSnapshot
-	if sleepUntil(ctx, win.start, stop) {
-		before = r.snapshot()
-		sleepUntil(ctx, win.endTime(), stop)
-	}
-	stopAt(time.Now())
-	after = r.snapshot()
-	if ctx.Err() != nil {
-		r.fail(protoErr(KindTimeout, "interrupted"))
-	}
+	before, after := r.measure(ctx, win)
 	wg.Wait()
 	res.Seconds = win.seconds()
 	res.Connects = connects.load()

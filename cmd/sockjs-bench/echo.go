@@ -16,17 +16,6 @@ type echoRun struct {
 	lat      Histogram
 	msgs     counter       // echoes received inside the window
 	interval time.Duration // between sends of one session; 0: no pacing
-
-	stopOnce sync.Once
-	sendStop chan struct{} // closed when no more messages may be sent
-}
-
-// stopSending ends the sending part of the run at t.
-func (e *echoRun) stopSending(t time.Time) {
-	e.stopOnce.Do(func() {
-		e.win.closeAt(t)
-		close(e.sendStop)
-	})
 }
 
 // echoSession keeps InFlight messages in flight on one session: a sender
@@ -77,7 +66,7 @@ func (s *echoSession) sender(start time.Time) {
 	next := start
 	for {
 		select {
-		case <-run.sendStop:
+		case <-run.win.stop:
 			return
 		case <-s.wake:
 		}
@@ -90,7 +79,7 @@ func (s *echoSession) sender(start time.Time) {
 				if d := time.Until(next); d > 0 {
 					t := time.NewTimer(d)
 					select {
-					case <-run.sendStop:
+					case <-run.win.stop:
 						t.Stop()
 						return
 					case <-t.C:
@@ -100,12 +89,12 @@ func (s *echoSession) sender(start time.Time) {
 			}
 			now := time.Now()
 			select {
-			case <-run.sendStop:
+			case <-run.win.stop:
 				return
 			default:
 			}
 			if now.UnixNano() > run.win.end.Load() {
-				run.stopSending(now)
+				run.win.stopAt(now)
 				return
 			}
 			if stamp.IsZero() {
@@ -153,7 +142,7 @@ func (s *echoSession) reader() {
 				if counted, full := run.msgs.add(); counted {
 					run.lat.Record(time.Duration(now.UnixNano() - s.times[want&s.mask].Load()))
 					if full {
-						run.stopSending(now)
+						run.win.stopAt(now)
 					}
 				}
 			}
@@ -178,11 +167,10 @@ func runEcho(ctx context.Context, r *runner) *Result {
 	}
 	start := time.Now()
 	run := &echoRun{
-		r:        r,
-		pl:       newPayload(cfg.Size),
-		win:      newWindow(start.Add(cfg.Warmup), cfg.Duration),
-		msgs:     counter{limit: cfg.Count},
-		sendStop: make(chan struct{}),
+		r:    r,
+		pl:   newPayload(cfg.Size),
+		win:  newWindow(start.Add(cfg.Warmup), cfg.Duration),
+		msgs: counter{limit: cfg.Count},
 	}
 	if cfg.Rate > 0 {
 		run.interval = time.Duration(float64(len(conns)) / cfg.Rate * float64(time.Second))
@@ -202,16 +190,7 @@ func runEcho(ctx context.Context, r *runner) *Result {
 		go func() { defer wg.Done(); s.reader() }()
 	}
 	r.logf("%d sessions: warming up for %v, measuring for %v", len(conns), cfg.Warmup, cfg.Duration)
-	var before, after *ProcSnapshot
-	if sleepUntil(ctx, run.win.start, run.sendStop) {
-		before = r.snapshot()
-		sleepUntil(ctx, run.win.endTime(), run.sendStop)
-	}
-	run.stopSending(time.Now())
-	after = r.snapshot()
-	if ctx.Err() != nil {
-		r.fail(protoErr(KindTimeout, "interrupted"))
-	}
+	before, after := r.measure(ctx, run.win)
 
 	// Wait for the messages still in flight.
 	drainUntil := time.Now().Add(cfg.Timeout)

@@ -244,16 +244,42 @@ func (c *counter) add() (counted, full bool) {
 func (c *counter) load() int64 { return c.n.Load() }
 
 // window is the measured part of a run: events between start and end
-// count.
+// count. Its stop channel closes when the run stops sending, at the end
+// of the window or earlier.
 type window struct {
-	start time.Time
-	end   atomic.Int64 // unix nanoseconds; ends the window early (count reached)
+	start    time.Time
+	end      atomic.Int64 // unix nanoseconds; ends the window early (count reached)
+	stop     chan struct{}
+	stopOnce sync.Once
 }
 
 func newWindow(start time.Time, d time.Duration) *window {
-	w := &window{start: start}
+	w := &window{start: start, stop: make(chan struct{})}
 	w.end.Store(start.Add(d).UnixNano())
 	return w
+}
+
+// stopAt ends the window at t if that is earlier, and stops sending.
+func (w *window) stopAt(t time.Time) {
+	w.stopOnce.Do(func() {
+		w.closeAt(t)
+		close(w.stop)
+	})
+}
+
+// measure waits out the warm-up and the window, reading the server's
+// process before and after the window, then stops sending.
+func (r *runner) measure(ctx context.Context, w *window) (before, after *ProcSnapshot) {
+	if sleepUntil(ctx, w.start, w.stop) {
+		before = r.snapshot()
+		sleepUntil(ctx, w.endTime(), w.stop)
+	}
+	w.stopAt(time.Now())
+	after = r.snapshot()
+	if ctx.Err() != nil {
+		r.fail(protoErr(KindTimeout, "interrupted"))
+	}
+	return before, after
 }
 
 func (w *window) contains(t time.Time) bool {

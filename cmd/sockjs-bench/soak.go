@@ -39,14 +39,6 @@ func runSoak(ctx context.Context, r *runner) *Result {
 	start := time.Now()
 	win := newWindow(start, cfg.Duration)
 	var started atomic.Int64
-	stop := make(chan struct{})
-	var stopOnce sync.Once
-	stopAt := func(t time.Time) {
-		stopOnce.Do(func() {
-			win.closeAt(t)
-			close(stop)
-		})
-	}
 	var lat Histogram
 	var sessions, messages atomic.Int64
 	var next atomic.Uint64
@@ -58,12 +50,12 @@ func runSoak(ctx context.Context, r *runner) *Result {
 			defer wg.Done()
 			for {
 				select {
-				case <-stop:
+				case <-win.stop:
 					return
 				default:
 				}
 				if time.Now().UnixNano() > win.end.Load() || (cfg.Count > 0 && started.Add(1) > cfg.Count) {
-					stopAt(time.Now())
+					win.stopAt(time.Now())
 					return
 				}
 				n := next.Add(1) - 1
@@ -72,7 +64,7 @@ func runSoak(ctx context.Context, r *runner) *Result {
 				c, err := r.dial(ctx, tr)
 				if err != nil {
 					r.fail(err)
-					sleepUntil(ctx, time.Now().Add(10*time.Millisecond), stop)
+					sleepUntil(ctx, time.Now().Add(10*time.Millisecond), win.stop)
 					continue
 				}
 				for i := range cfg.Messages {
@@ -96,9 +88,9 @@ loop:
 		select {
 		case <-ctx.Done():
 			r.fail(protoErr(KindTimeout, "interrupted"))
-			stopAt(time.Now())
+			win.stopAt(time.Now())
 			break loop
-		case <-stop:
+		case <-win.stop:
 			break loop
 		case <-tick.C:
 			sample()
