@@ -63,8 +63,9 @@ func (s *Session) Transport() string { return s.transport }
 
 // Request returns a copy of the request that opened the session, for its
 // headers, cookies, remote address, URL and (with chi) URL parameters. Its
-// body is empty and its context is never cancelled; it must not be
-// modified.
+// body is empty and its context is never cancelled. It shares its header
+// map and URL with the original, which the server may still be reading,
+// so it must not be modified (clone it to change it).
 func (s *Session) Request() *http.Request { return s.req }
 
 // Send queues msg for the client and returns at once; it never waits for

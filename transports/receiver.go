@@ -34,7 +34,8 @@ func (t *receiver) Allow() string { return t.kind.allow }
 // then hand out frames until one is final, the client goes away or, for
 // streaming, the response limit is reached. Writes happen here only, on
 // the request's goroutine, with a deadline; the session lock is never held
-// while writing.
+// while writing. A streaming response on a connection that can be taken
+// over is handed to serveHijacked (stream.go) instead.
 func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID string) {
 	k := t.kind
 	var callback string
