@@ -82,17 +82,22 @@ func (d *discardResponse) Flush()                      {}
 
 func (d *discardResponse) SetWriteDeadline(time.Time) error { return nil }
 
-// BenchmarkStreamingWritePath is one outgoing message on an HTTP streaming
-// response (xhr_streaming): framing, envelope and write with its deadline
-// and flush.
-func BenchmarkStreamingWritePath(b *testing.B) {
-	fw := newFrameWriter(&discardResponse{h: http.Header{}}, time.Second, &xhrStreaming, "")
-	batch := session.Batch{Kind: session.FrameMessages, Messages: []string{"hello, world 123"}}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := fw.writeBatch(&batch); err != nil {
-			b.Fatal(err)
-		}
+// BenchmarkHTTPWritePath is one outgoing message on each HTTP receiver's
+// response served by net/http (polls; streams where the connection cannot
+// be taken over): framing, envelope, and the write with its deadline and,
+// for streams, flush.
+func BenchmarkHTTPWritePath(b *testing.B) {
+	for _, k := range []*receiverKind{&xhrPolling, &jsonpPolling, &xhrStreaming, &eventSource, &htmlFile} {
+		b.Run(k.name, func(b *testing.B) {
+			fw := newFrameWriter(&discardResponse{h: http.Header{}}, time.Second, k, "callback")
+			batch := session.Batch{Kind: session.FrameMessages, Messages: []string{"hello, world 123"}}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := fw.writeBatch(&batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
@@ -111,21 +116,25 @@ func (c *notifyConn) SetWriteDeadline(time.Time) error { return nil }
 func (c *notifyConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *notifyConn) Close() error                     { return nil }
 
-// BenchmarkHijackedStreamWritePath is one outgoing message on an HTTP
-// streaming response served on the hijacked connection (xhr_streaming on
-// HTTP/1.1): Send, the writer's wake-up, Take, framing, envelope, chunk
-// and write, minus the network.
+// BenchmarkHijackedStreamWritePath is one outgoing message on each HTTP
+// streaming response served on the hijacked connection (HTTP/1.1): Send,
+// the writer's wake-up, Take, framing, envelope, chunk and write, minus
+// the network.
 func BenchmarkHijackedStreamWritePath(b *testing.B) {
 	cfg := &Config{Heartbeat: time.Hour, WriteTimeout: time.Second, ResponseLimit: 1 << 62,
 		Observer: nopObserver{}, Logger: slog.New(slog.DiscardHandler)}
-	s := session.New("bench", "", benchLimits(), nil)
-	conn := &notifyConn{wrote: make(chan struct{})}
-	c := &hijackStream{t: &receiver{cfg: cfg, kind: &xhrStreaming}, conn: conn, s: s, held: true}
-	c.pump.flush = c.flush
-	_ = s.Attach(context.Background(), 0, c.pump.kick)
-	c.pump.kick()
-	benchSendOneByOne(b, s, conn.wrote)
-	c.pump.stop()
+	for _, k := range []*receiverKind{&xhrStreaming, &eventSource, &htmlFile} {
+		b.Run(k.name, func(b *testing.B) {
+			s := session.New("bench", "", benchLimits(), nil)
+			conn := &notifyConn{wrote: make(chan struct{})}
+			c := &hijackStream{t: &receiver{cfg: cfg, kind: k}, conn: conn, s: s, callback: "callback", held: true}
+			c.pump.flush = c.flush
+			_ = s.Attach(context.Background(), 0, c.pump.kick)
+			c.pump.kick()
+			benchSendOneByOne(b, s, conn.wrote)
+			c.pump.stop()
+		})
+	}
 }
 
 // benchSendOneByOne sends messages into s one at a time, each time
