@@ -144,7 +144,9 @@ func (h *hixieConn) ReadMessage() ([]byte, error) {
 	}
 }
 
-var errHixieTooBig = errors.New("sockjs: hixie-76 message too big")
+// errHixieTooBig ends the connection: hixie-76 has no close code, so the
+// client gets only the closing handshake.
+var errHixieTooBig error = &wsReadEnd{code: closeMessageTooBig, reason: "Message too big", bad: true}
 
 // WriteText frames the message in place: 0x00 in the last byte of the
 // headroom, 0xFF after it.

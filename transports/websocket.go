@@ -20,13 +20,14 @@ import (
 )
 
 // wsConn is the part of a websocket connection the stream uses; RFC 6455
-// (gorilla reads, we write) and hixie-76 each implement it. The writing
+// (rfc6455.go) and hixie-76 each implement it. The writing
 // methods other than WriteClose are called by the stream's writer only,
 // one at a time; WriteClose, SetReadDeadline and Close may be called from
 // any goroutine (each write is one Write call of a whole frame, and the
 // closeGuard under the conn serialises them).
 type wsConn interface {
-	// ReadMessage returns the next data message.
+	// ReadMessage returns the next data message, valid until the next
+	// call. An error other than a network one is a *wsReadEnd.
 	ReadMessage() ([]byte, error)
 	// WriteText sends buf[wsHeadroom:] as one text message. The headroom
 	// is where the frame header goes, so the message is never copied;
@@ -70,13 +71,9 @@ func (t *websocketTransport) name() string {
 	return "websocket"
 }
 
-// wsReadBufferSize is small: an idle connection holds its read buffer for
-// life, and a larger message is simply read in several pieces.
-const wsReadBufferSize = 512
-
-// writeBuffers is gorilla's write buffer pool, used only for the close
-// frames gorilla writes. Setting a pool also keeps gorilla from adopting
-// net/http's 4 KiB write buffer for the connection's whole life.
+// writeBuffers is gorilla's write buffer pool, which it never uses here:
+// it only writes the handshake, then rfc6455.go takes over. Setting a pool
+// keeps gorilla from adopting net/http's 4 KiB write buffer.
 var writeBuffers sync.Pool
 
 func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessionID string) {
@@ -98,8 +95,8 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 	} else {
 		t.once.Do(func() {
 			t.upgrader = websocket.Upgrader{
-				// Its own small read buffer, not net/http's 4 KiB one.
-				ReadBufferSize:   wsReadBufferSize,
+				// No ReadBufferSize: gorilla then reuses net/http's reader
+				// rather than allocate one, and it never reads anyway.
 				HandshakeTimeout: t.cfg.WriteTimeout,
 				WriteBufferPool:  &writeBuffers,
 				CheckOrigin:      t.cfg.CheckOrigin,
@@ -109,13 +106,13 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 		if err != nil {
 			return // the upgrader has answered
 		}
-		c.SetReadLimit(t.cfg.MaxMessageSize)
-		conn = newGorillaConn(c)
+		// Only the network connection is kept: frames are ours from here on.
+		conn = newRFC6455Conn(c.NetConn(), t.cfg.MaxMessageSize, t.cfg.WriteTimeout)
 	}
 	s, err := t.cfg.Sessions.OpenWebsocket(r, sessionID, t.name())
 	if err != nil {
 		t.cfg.refuse(r, refusalReason(err), err)
-		_ = conn.WriteClose(websocket.CloseTryAgainLater, "No new sessions accepted", time.Now().Add(t.cfg.WriteTimeout))
+		_ = conn.WriteClose(closeTryAgainLater, "No new sessions accepted", time.Now().Add(t.cfg.WriteTimeout))
 		_ = conn.Close()
 		return
 	}
@@ -166,21 +163,30 @@ type wsStream struct {
 }
 
 // serve reads until the connection or the session ends, then closes the
-// session and waits for the writer.
+// session and waits for the writer. What happens before and after the
+// reading is in functions of their own, off the idle reader's stack.
 func (c *wsStream) serve() {
-	t, conn, s := c.t, c.conn, c.s
-	defer conn.Close()
-	defer t.cfg.Sessions.End(s)
-	c.pump.start(t.cfg.Heartbeat)
+	c.open()
+	c.end(c.readLoop())
+	c.t.cfg.Sessions.End(c.s)
+	_ = c.conn.Close()
+}
+
+func (c *wsStream) open() {
+	c.pump.start(c.t.cfg.Heartbeat)
 	c.pump.kick() // the open frame, and whatever the application sent already
-	conn.OnActivity(func() { c.heard.Store(true) })
-	conn.OnPing(func(data []byte) {
+	c.conn.OnActivity(func() { c.heard.Store(true) })
+	c.conn.OnPing(func(data []byte) {
 		c.heard.Store(true)
 		c.pong.Store(&data)
 		c.pump.kick()
 	})
-	code, reason, end := c.readLoop()
-	switch end {
+}
+
+// end closes the session and the connection once reading is over.
+func (c *wsStream) end(code int, reason string, why readEnd) {
+	conn := c.conn
+	switch why {
 	case peerGone:
 		_ = conn.Close() // nothing more can be written: let a writer fail fast
 		c.pump.stop()    // and start none for the close below
@@ -189,11 +195,11 @@ func (c *wsStream) serve() {
 		// with the reason and the connection ends, with no SockJS frame
 		// after its bad message: once the close frame has passed the
 		// connection's close guard, the writer can write nothing more.
-		_ = conn.WriteClose(code, reason, time.Now().Add(t.cfg.WriteTimeout))
+		_ = conn.WriteClose(code, reason, time.Now().Add(c.t.cfg.WriteTimeout))
 		_ = conn.Close()
 		c.pump.stop()
 	}
-	_ = s.Close(code, reason) // no-op if the session closed first
+	_ = c.s.Close(code, reason) // no-op if the session closed first
 	// The session is closed, by us or earlier: a writer sends what is left
 	// and the close frame (unless the connection is gone, then the pump
 	// stopped above). Kicked here because the close's own wake-up may
@@ -212,54 +218,67 @@ const (
 )
 
 // readLoop delivers incoming messages until the connection or the session
-// ends, and says how: the close code and reason, and why.
+// ends, and says how: the close code and reason, and why. The work on a
+// message is in deliver: this loop's frame is on the stack of every idle
+// connection's reader, which then fits the smallest stack Go starts with.
 func (c *wsStream) readLoop() (code int, reason string, end readEnd) {
-	t := c.t
 	for {
 		data, err := c.conn.ReadMessage()
 		if err != nil {
-			code, reason = readErrorStatus(err)
-			switch {
-			case errors.Is(err, errHixieTooBig):
-				return code, reason, badInput // hixie-76 has no close code: just end it
-			case code == websocket.CloseMessageTooBig:
-				return code, reason, sessionEnded // gorilla has sent the 1009 close
-			}
-			return code, reason, peerGone
+			return readErrorEnd(err)
 		}
-		c.heard.Store(true)
-		var msgs []string
-		if t.raw {
-			msgs = []string{string(data)}
-		} else {
-			if len(data) == 0 {
-				continue // the protocol says to ignore empty frames
-			}
-			if msgs, err = session.ParseMessages(data); err != nil {
-				// Rebuilt for the log rather than kept: the connection may live for days.
-				t.cfg.refuse(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: c.path}, RemoteAddr: c.remote}, "bad_payload", err)
-				return websocket.CloseInvalidFramePayloadData, "Broken JSON encoding.", badInput
-			}
-			if len(msgs) == 0 {
-				continue
-			}
-		}
-		t.cfg.Observer.MessagesIn(t.name(), len(msgs), messageBytes(msgs))
-		if err := c.s.Deliver(context.Background(), msgs); err != nil {
-			return session.CodeInterrupted, "Connection interrupted", sessionEnded
+		if code, reason, end, ok := c.deliver(data); !ok {
+			return code, reason, end
 		}
 	}
 }
 
-func readErrorStatus(err error) (int, string) {
-	var ce *websocket.CloseError
+// logBadPayload is not inlined: the request it builds would sit in
+// deliver's stack frame, which is on the reader's stack for every message.
+//
+//go:noinline
+func (c *wsStream) logBadPayload(err error) {
+	// The request is rebuilt for the log rather than kept: the connection may live for days.
+	c.t.cfg.refuse(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: c.path}, RemoteAddr: c.remote}, "bad_payload", err)
+}
+
+func readErrorEnd(err error) (code int, reason string, end readEnd) {
+	var e *wsReadEnd
 	switch {
-	case errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure:
-		return ce.Code, ce.Text
-	case errors.Is(err, websocket.ErrReadLimit), errors.Is(err, errHixieTooBig):
-		return websocket.CloseMessageTooBig, "Message too big"
+	case !errors.As(err, &e):
+		return session.CodeInterrupted, "Connection interrupted", peerGone
+	case e.bad:
+		return e.code, e.reason, badInput
 	}
-	return session.CodeInterrupted, "Connection interrupted"
+	return e.code, e.reason, peerGone // the peer's close frame, answered
+}
+
+// deliver hands one websocket message's SockJS messages to the session;
+// not ok means the connection is to end, as code, reason and end say.
+func (c *wsStream) deliver(data []byte) (code int, reason string, end readEnd, ok bool) {
+	t := c.t
+	c.heard.Store(true)
+	var msgs []string
+	if t.raw {
+		msgs = []string{string(data)}
+	} else {
+		if len(data) == 0 {
+			return 0, "", 0, true // the protocol says to ignore empty frames
+		}
+		var err error
+		if msgs, err = session.ParseMessages(data); err != nil {
+			c.logBadPayload(err)
+			return closeInvalidPayload, "Broken JSON encoding.", badInput, false
+		}
+		if len(msgs) == 0 {
+			return 0, "", 0, true
+		}
+	}
+	t.cfg.Observer.MessagesIn(t.name(), len(msgs), messageBytes(msgs))
+	if err := c.s.Deliver(context.Background(), msgs); err != nil {
+		return session.CodeInterrupted, "Connection interrupted", sessionEnded, false
+	}
+	return 0, "", 0, true
 }
 
 // tick is the heartbeat. Liveness: the writer pings every heartbeat, busy
@@ -385,7 +404,7 @@ func wsCloseCode(code int) int {
 	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1011, code >= 3000 && code <= 4999:
 		return code
 	}
-	return websocket.CloseNormalClosure
+	return closeNormal
 }
 
 // truncateReason shortens a close reason to the 123 bytes a close frame
@@ -431,7 +450,7 @@ func (g guardedHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // isRFC6455Close reports whether p, a whole frame the server writes, is a
 // close frame (FIN, opcode 8; a server's frames are not masked).
-func isRFC6455Close(p []byte) bool { return len(p) > 0 && p[0] == 0x80|websocket.CloseMessage }
+func isRFC6455Close(p []byte) bool { return len(p) > 0 && p[0] == 0x80|opClose }
 
 // closeGuard is a websocket connection whose writes stop at the close
 // frame: an endpoint must send nothing after it (browsers fail the
@@ -456,64 +475,6 @@ func (g *closeGuard) Write(frame []byte) (int, error) {
 	g.closed = g.isClose(frame)
 	return g.Conn.Write(frame)
 }
-
-// gorillaConn adapts a gorilla connection (RFC 6455) to wsConn. Gorilla
-// reads; data frames, pings and pongs are written here, straight to the
-// network connection: a server's frames are not masked, so a frame is
-// just a header in front of the message, which the headroom makes room
-// for. That spares the copy into gorilla's write buffer and gorilla's
-// deeper call stack, which matters because the writer is a fresh
-// goroutine with a small stack after every idle spell.
-type gorillaConn struct {
-	c  *websocket.Conn
-	nc net.Conn
-}
-
-func newGorillaConn(c *websocket.Conn) gorillaConn { return gorillaConn{c: c, nc: c.NetConn()} }
-
-func (g gorillaConn) ReadMessage() ([]byte, error) {
-	_, p, err := g.c.ReadMessage()
-	return p, err
-}
-
-func (g gorillaConn) WriteText(buf []byte) error {
-	_, err := g.nc.Write(wsFrame(buf, websocket.TextMessage))
-	return err
-}
-
-func (g gorillaConn) WritePing() error { return g.writeControl(websocket.PingMessage, nil) }
-
-func (g gorillaConn) WritePong(data []byte) error {
-	return g.writeControl(websocket.PongMessage, data)
-}
-
-func (g gorillaConn) writeControl(opcode int, data []byte) error {
-	var buf [wsHeadroom + 125]byte // a control frame's payload is at most 125 bytes
-	n := copy(buf[wsHeadroom:], data)
-	_, err := g.nc.Write(wsFrame(buf[:wsHeadroom+n], opcode))
-	return err
-}
-
-func (g gorillaConn) SetWriteDeadline(t time.Time) error { return g.nc.SetWriteDeadline(t) }
-
-func (g gorillaConn) WriteClose(code int, reason string, deadline time.Time) error {
-	msg := websocket.FormatCloseMessage(code, truncateReason(reason))
-	return g.c.WriteControl(websocket.CloseMessage, msg, deadline)
-}
-
-func (g gorillaConn) SetReadDeadline(t time.Time) error { return g.c.SetReadDeadline(t) }
-
-func (g gorillaConn) OnActivity(f func()) {
-	g.c.SetPongHandler(func(string) error { f(); return nil })
-}
-
-// OnPing replaces gorilla's default ping handler, which would write the
-// pong itself, from the reader, with a write deadline of its own.
-func (g gorillaConn) OnPing(f func(data []byte)) {
-	g.c.SetPingHandler(func(data string) error { f([]byte(data)); return nil })
-}
-
-func (g gorillaConn) Close() error { return g.c.Close() }
 
 // wsFrame writes the header of a final, unmasked frame carrying
 // buf[wsHeadroom:] into the end of the headroom and returns the frame.

@@ -1,0 +1,442 @@
+package transports
+
+import (
+	"encoding/binary"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+// RFC 6455 websockets after the handshake (which gorilla's Upgrader does):
+// frames are read and written here, on the hijacked connection.
+//
+// Reading is ours rather than gorilla's for memory: a reader blocked on an
+// idle connection with a buffered reader holds its buffer for the
+// connection's whole life. Where the connection has a file descriptor the
+// reader waits for it to become readable holding nothing, and borrows a
+// buffer from a pool only for the bytes that have arrived.
+
+// Opcodes (RFC 6455 §5.2).
+const (
+	opContinuation = 0x0
+	opText         = 0x1
+	opBinary       = 0x2
+	opClose        = 0x8
+	opPing         = 0x9
+	opPong         = 0xA
+)
+
+// Close codes this file sends or checks (RFC 6455 §7.4.1).
+const (
+	closeNormal          = 1000
+	closeProtocolError   = 1002
+	closeNoStatus        = 1005 // never sent: the peer's close carried no code
+	closeInvalidPayload  = 1007
+	closeMessageTooBig   = 1009
+	closeTryAgainLater   = 1013
+	maxControlPayload    = 125
+	maxClientFrameHeader = 2 + 8 + 4 // flags and length, 64-bit length, masking key
+)
+
+// wsReadEnd is how reading a websocket ended other than by a network
+// error: the peer's close frame (bad unset), or input the protocol does
+// not allow (bad set: the server is to answer with a close frame carrying
+// code and reason, and end the connection).
+type wsReadEnd struct {
+	code   int
+	reason string
+	bad    bool
+}
+
+func (e *wsReadEnd) Error() string {
+	if e.bad {
+		return "sockjs: websocket protocol error: " + e.reason
+	}
+	return "sockjs: websocket closed by peer"
+}
+
+func protocolError(code int, reason string) error {
+	return &wsReadEnd{code: code, reason: reason, bad: true}
+}
+
+// rfc6455Conn is the server's end of an RFC 6455 connection. nc is the
+// closeGuard over the hijacked connection.
+type rfc6455Conn struct {
+	nc         net.Conn
+	timeout    time.Duration // for the answer to a close frame
+	in         frameReader
+	onActivity func()
+	onPing     func(data []byte)
+}
+
+// newRFC6455Conn takes over nc, on which the handshake has been answered
+// and nothing has been read since (gorilla refuses a client that sends
+// before the handshake is done, so no bytes are left behind in a buffer).
+func newRFC6455Conn(nc net.Conn, maxMessage int64, writeTimeout time.Duration) *rfc6455Conn {
+	c := &rfc6455Conn{nc: nc, timeout: writeTimeout, onActivity: func() {}, onPing: func([]byte) {}}
+	under := nc
+	if g, ok := nc.(*closeGuard); ok {
+		under = g.Conn
+	}
+	c.in.init(under, maxMessage, c.control)
+	return c
+}
+
+// ReadMessage returns the next data message. It is valid until the next
+// call: a message that arrived in one frame is unmasked in the read buffer
+// and not copied.
+func (c *rfc6455Conn) ReadMessage() ([]byte, error) {
+	r := &c.in
+	if r.err != nil {
+		return nil, r.err
+	}
+	msg, err := r.next()
+	if err != nil {
+		r.err = err // reading fails for good
+		r.release()
+		return nil, err
+	}
+	return msg, nil
+}
+
+// control handles a control frame the reader met between data frames.
+func (c *rfc6455Conn) control(op byte, payload []byte) error {
+	switch op {
+	case opPing:
+		c.onPing(append([]byte(nil), payload...)) // payload is the read buffer's
+	case opPong:
+		c.onActivity()
+	case opClose:
+		code, reason := closeNoStatus, ""
+		switch {
+		case len(payload) == 1:
+			return protocolError(closeProtocolError, "Bad close frame")
+		case len(payload) >= 2:
+			code, reason = int(binary.BigEndian.Uint16(payload)), string(payload[2:])
+			if !validReceivedCloseCode(code) {
+				return protocolError(closeProtocolError, "Bad close code")
+			}
+			if !utf8.ValidString(reason) {
+				return protocolError(closeInvalidPayload, "Invalid UTF-8 in close reason")
+			}
+		}
+		// Answer with the peer's code, as RFC 6455 §5.5.1 suggests; no code
+		// for none. The connection ends after it either way.
+		var frame [wsHeadroom + 2]byte
+		p := frame[:wsHeadroom]
+		if code != closeNoStatus {
+			p = binary.BigEndian.AppendUint16(p, uint16(code))
+		}
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
+		_, _ = c.nc.Write(wsFrame(p, opClose))
+		return &wsReadEnd{code: code, reason: reason}
+	}
+	return nil
+}
+
+// validReceivedCloseCode reports whether a peer may send code in a close
+// frame (RFC 6455 §7.4; 1005, 1006 and 1015 are for reporting only).
+func validReceivedCloseCode(code int) bool {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
+		return true
+	}
+	return code >= 3000 && code <= 4999
+}
+
+func (c *rfc6455Conn) WriteText(buf []byte) error {
+	_, err := c.nc.Write(wsFrame(buf, opText))
+	return err
+}
+
+func (c *rfc6455Conn) WritePing() error { return c.writeControl(opPing, nil) }
+
+func (c *rfc6455Conn) WritePong(data []byte) error { return c.writeControl(opPong, data) }
+
+func (c *rfc6455Conn) writeControl(op int, data []byte) error {
+	var buf [wsHeadroom + maxControlPayload]byte
+	n := copy(buf[wsHeadroom:], data)
+	_, err := c.nc.Write(wsFrame(buf[:wsHeadroom+n], op))
+	return err
+}
+
+func (c *rfc6455Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
+
+func (c *rfc6455Conn) WriteClose(code int, reason string, deadline time.Time) error {
+	var buf [wsHeadroom + maxControlPayload]byte
+	p := binary.BigEndian.AppendUint16(buf[:wsHeadroom], uint16(code))
+	p = append(p, truncateReason(reason)...)
+	_ = c.nc.SetWriteDeadline(deadline)
+	_, err := c.nc.Write(wsFrame(p, opClose))
+	return err
+}
+
+func (c *rfc6455Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(t) }
+
+// OnActivity and OnPing are set before the first ReadMessage.
+func (c *rfc6455Conn) OnActivity(f func())        { c.onActivity = f }
+func (c *rfc6455Conn) OnPing(f func(data []byte)) { c.onPing = f }
+func (c *rfc6455Conn) Close() error               { return c.nc.Close() }
+
+// frameReader reads the frames a client sends (RFC 6455 §5) and puts its
+// messages together. It is used by one goroutine.
+type frameReader struct {
+	conn net.Conn
+	// raw is the connection's descriptor, where it has one (TCP, Unix
+	// sockets; not TLS). With it the read buffer is pooled: borrowed when
+	// bytes arrive, returned once they are all parsed. Without it the
+	// buffer is the reader's own, a small one.
+	raw     syscall.RawConn
+	readRaw func(fd uintptr) bool // r.fillRaw, made once
+	rawErr  error                 // what readRaw met
+
+	buf  *[]byte // buf[r:w] has arrived and is not parsed yet
+	r, w int
+
+	limit   int64
+	control func(op byte, payload []byte) error
+
+	// A message too big for one read of the buffer, or in several
+	// frames, is put together in msg. msgOp is its opcode; 0 when no
+	// message is in progress.
+	msg   []byte
+	msgOp byte
+
+	err error // once reading failed, it fails for good
+}
+
+const (
+	pooledReadBufferSize = 4096 // borrowed only while bytes wait to be parsed
+	ownReadBufferSize    = 512  // held for life: small
+)
+
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, pooledReadBufferSize); return &b }}
+
+func (r *frameReader) init(conn net.Conn, limit int64, control func(byte, []byte) error) {
+	r.conn, r.limit, r.control = conn, limit, control
+	if sc, ok := conn.(syscall.Conn); ok && rawReadSupported {
+		if raw, err := sc.SyscallConn(); err == nil {
+			r.raw = raw
+			r.readRaw = r.fillRaw
+			return
+		}
+	}
+	b := make([]byte, ownReadBufferSize)
+	r.buf = &b
+}
+
+// next returns the next text or binary message, after handling the control
+// frames before it.
+func (r *frameReader) next() ([]byte, error) {
+	for {
+		if err := r.need(2); err != nil {
+			return nil, err
+		}
+		b := (*r.buf)[r.r:r.w]
+		// Checked before waiting for the rest of the header, whose length
+		// assumes a mask.
+		switch {
+		case b[0]&0x70 != 0:
+			return nil, protocolError(closeProtocolError, "Reserved bits set")
+		case b[1]&0x80 == 0:
+			return nil, protocolError(closeProtocolError, "Unmasked frame from the client")
+		}
+		head := 2 + 4 // a client's frames are masked
+		switch b[1] & 0x7f {
+		case 126:
+			head += 2
+		case 127:
+			head += 8
+		}
+		if err := r.need(head); err != nil {
+			return nil, err
+		}
+		b = (*r.buf)[r.r:r.w]
+		fin, op := b[0]&0x80 != 0, b[0]&0x0f
+		length := int64(b[1] & 0x7f)
+		switch length {
+		case 126:
+			length = int64(binary.BigEndian.Uint16(b[2:]))
+		case 127:
+			u := binary.BigEndian.Uint64(b[2:])
+			if u>>63 != 0 { // the most significant bit must be 0
+				return nil, protocolError(closeProtocolError, "Bad frame length")
+			}
+			length = int64(u)
+		}
+		var key [4]byte
+		copy(key[:], b[head-4:head])
+		r.r += head
+
+		if op >= opClose {
+			switch {
+			case op > opPong:
+				return nil, protocolError(closeProtocolError, "Unknown opcode")
+			case !fin || length > maxControlPayload:
+				return nil, protocolError(closeProtocolError, "Bad control frame")
+			}
+			if err := r.need(int(length)); err != nil {
+				return nil, err
+			}
+			payload := (*r.buf)[r.r : r.r+int(length)]
+			maskBytes(key, 0, payload)
+			r.r += int(length)
+			if err := r.control(op, payload); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		switch {
+		case op != opContinuation && op != opText && op != opBinary:
+			return nil, protocolError(closeProtocolError, "Unknown opcode")
+		case op == opContinuation && r.msgOp == 0:
+			return nil, protocolError(closeProtocolError, "Continuation without a message")
+		case op != opContinuation && r.msgOp != 0:
+			return nil, protocolError(closeProtocolError, "New message inside a fragmented one")
+		case length > r.limit-int64(len(r.msg)): // not len+length: that can overflow
+			return nil, protocolError(closeMessageTooBig, "Message too big")
+		}
+		if op != opContinuation {
+			r.msgOp = op
+		}
+		// The common case: a whole message in one frame that fits in the
+		// buffer is unmasked where it lies.
+		if fin && r.msg == nil && length <= int64(len(*r.buf)) {
+			if err := r.need(int(length)); err != nil {
+				return nil, err
+			}
+			msg := (*r.buf)[r.r : r.r+int(length)]
+			r.r += int(length)
+			maskBytes(key, 0, msg)
+			return r.finish(msg)
+		}
+		if err := r.appendPayload(key, length); err != nil {
+			return nil, err
+		}
+		if fin {
+			msg := r.msg
+			r.msg = nil // the caller owns it; an idle reader keeps no message buffer
+			return r.finish(msg)
+		}
+	}
+}
+
+// finish ends the message in progress.
+func (r *frameReader) finish(msg []byte) ([]byte, error) {
+	op := r.msgOp
+	r.msgOp = 0
+	if op == opText && !utf8.Valid(msg) {
+		return nil, protocolError(closeInvalidPayload, "Invalid UTF-8 in text message")
+	}
+	return msg, nil
+}
+
+// appendPayload reads a frame's payload, piece by piece, onto r.msg.
+func (r *frameReader) appendPayload(key [4]byte, length int64) error {
+	if r.msg == nil {
+		r.msg = make([]byte, 0, min(length, 64<<10))
+	}
+	for pos := int64(0); pos < length; {
+		if r.r == r.w {
+			if err := r.fill(); err != nil {
+				return err
+			}
+		}
+		chunk := (*r.buf)[r.r:min(int64(r.w), int64(r.r)+length-pos)]
+		r.r += len(chunk)
+		start := len(r.msg)
+		r.msg = append(r.msg, chunk...)
+		maskBytes(key, int(pos&3), r.msg[start:])
+		pos += int64(len(chunk))
+	}
+	return nil
+}
+
+// need makes sure n bytes (n no more than the buffer holds) are buffered
+// after r.r.
+func (r *frameReader) need(n int) error {
+	for r.w-r.r < n {
+		if r.buf != nil && len(*r.buf)-r.r < n { // no room after r.r: move what is left to the front
+			r.w = copy(*r.buf, (*r.buf)[r.r:r.w])
+			r.r = 0
+		}
+		if err := r.fill(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fill reads more bytes after r.w, at least one.
+func (r *frameReader) fill() error {
+	if r.r == r.w {
+		r.r, r.w = 0, 0
+	}
+	if r.raw == nil {
+		n, err := r.conn.Read((*r.buf)[r.w:])
+		r.w += n
+		if n > 0 {
+			return nil
+		}
+		return err
+	}
+	// fillRaw borrows a buffer if it has none; the wait for bytes to
+	// arrive happens holding none, unless part of a frame is in it.
+	r.rawErr = nil
+	if err := r.raw.Read(r.readRaw); err != nil {
+		return err
+	}
+	return r.rawErr
+}
+
+// fillRaw is the function the raw connection calls: it reads what has
+// arrived, and reports false (wait, then call again) when nothing has.
+func (r *frameReader) fillRaw(fd uintptr) bool {
+	if r.buf == nil {
+		r.buf = readBuffers.Get().(*[]byte)
+	}
+	n, err := readFD(fd, (*r.buf)[r.w:])
+	switch {
+	case err == syscall.EAGAIN:
+		if r.r == r.w {
+			r.release()
+		}
+		return false
+	case err != nil:
+		r.rawErr = err
+	case n == 0:
+		r.rawErr = io.EOF // the peer closed its end
+	default:
+		r.w += n
+	}
+	return true
+}
+
+// release gives the pooled buffer back; only ever one with nothing unparsed.
+func (r *frameReader) release() {
+	if r.raw != nil && r.buf != nil {
+		readBuffers.Put(r.buf)
+		r.buf, r.r, r.w = nil, 0, 0
+	}
+}
+
+// maskBytes applies a client's masking key to b, which starts pos bytes
+// into the payload (RFC 6455 §5.3). Eight bytes at a time, as the key
+// repeats every four.
+func maskBytes(key [4]byte, pos int, b []byte) {
+	var k [8]byte
+	for i := range k {
+		k[i] = key[(pos+i)&3]
+	}
+	k64 := binary.LittleEndian.Uint64(k[:])
+	for len(b) >= 8 {
+		binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k64)
+		b = b[8:]
+	}
+	for i := range b {
+		b[i] ^= k[i]
+	}
+}

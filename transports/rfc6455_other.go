@@ -1,0 +1,9 @@
+//go:build !unix
+
+package transports
+
+// rawReadSupported: elsewhere the reader keeps a small buffer of its own
+// and reads through the net.Conn.
+const rawReadSupported = false
+
+func readFD(uintptr, []byte) (int, error) { panic("unreachable") }
