@@ -2,6 +2,8 @@ package transports
 
 import (
 	"bytes"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -196,6 +198,49 @@ func TestHeaderHasToken(t *testing.T) {
 		h := http.Header{"Connection": tt.values}
 		if got := headerHasToken(h, "Connection", "upgrade"); got != tt.want {
 			t.Errorf("headerHasToken(%q) = %v, want %v", tt.values, got, tt.want)
+		}
+	}
+}
+
+// recordingConn is a net.Conn that records what is written to it.
+type recordingConn struct {
+	net.Conn // nil: only Write is used
+	writes   [][]byte
+}
+
+func (c *recordingConn) Write(p []byte) (int, error) {
+	c.writes = append(c.writes, append([]byte(nil), p...))
+	return len(p), nil
+}
+
+// The guard keeps the handshake back and sends it, in order, with the
+// first frame; without holdNext every write goes out as it comes; nothing
+// passes after a close frame.
+func TestCloseGuardHoldsHandshake(t *testing.T) {
+	handshake := []byte("HTTP/1.1 101 Switching Protocols\r\n\r\n")
+	open := wsFrame(append(make([]byte, wsHeadroom), 'o'), opText)
+	closing := wsFrame(append(make([]byte, wsHeadroom), 0x03, 0xe8), opClose)
+	for _, hold := range []bool{true, false} {
+		rec := &recordingConn{}
+		g := &closeGuard{Conn: rec, isClose: isRFC6455Close, holdNext: hold}
+		if n, err := g.Write(handshake); n != len(handshake) || err != nil {
+			t.Fatalf("hold %v: handshake write = %d, %v", hold, n, err)
+		}
+		if hold && len(rec.writes) != 0 {
+			t.Fatalf("handshake written before the first frame: %q", rec.writes)
+		}
+		if n, err := g.Write(open); n != len(open) || err != nil {
+			t.Fatalf("hold %v: frame write = %d, %v", hold, n, err)
+		}
+		if n, err := g.Write(closing); n != len(closing) || err != nil {
+			t.Fatalf("hold %v: close write = %d, %v", hold, n, err)
+		}
+		if _, err := g.Write(open); !errors.Is(err, errCloseSent) {
+			t.Fatalf("hold %v: write after close: %v, want errCloseSent", hold, err)
+		}
+		got := bytes.Join(rec.writes, nil)
+		if want := bytes.Join([][]byte{handshake, open, closing}, nil); !bytes.Equal(got, want) {
+			t.Fatalf("hold %v: wrote %q, want %q", hold, got, want)
 		}
 	}
 }

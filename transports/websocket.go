@@ -102,7 +102,7 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 				CheckOrigin:      t.cfg.CheckOrigin,
 			}
 		})
-		c, err := t.upgrader.Upgrade(guardedHijacker{w}, r, nil)
+		c, err := t.upgrader.Upgrade(guardedHijacker{w, !t.raw}, r, nil)
 		if err != nil {
 			return // the upgrader has answered
 		}
@@ -435,17 +435,22 @@ func headerHasToken(h http.Header, name, token string) bool {
 }
 
 // guardedHijacker hands gorilla's Upgrade the hijacked connection wrapped
-// in a closeGuard, so that gorilla's own writes (the handshake, and the
-// close frames it sends from the reader: the answer to a client's close, a
-// protocol error, a message over the limit) pass the same guard as ours.
-type guardedHijacker struct{ http.ResponseWriter }
+// in a closeGuard, so that gorilla's write of the handshake passes the same
+// guard as our frames. With holdHandshake the guard keeps the handshake
+// back and sends it with the first frame, the open frame, in one write:
+// one system call and one packet fewer per connection. Only where a frame
+// surely follows at once: the raw endpoint writes nothing until a message.
+type guardedHijacker struct {
+	http.ResponseWriter
+	holdHandshake bool
+}
 
 func (g guardedHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(g.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
-	return &closeGuard{Conn: conn, isClose: isRFC6455Close}, brw, nil
+	return &closeGuard{Conn: conn, isClose: isRFC6455Close, holdNext: g.holdHandshake}, brw, nil
 }
 
 // isRFC6455Close reports whether p, a whole frame the server writes, is a
@@ -460,8 +465,10 @@ type closeGuard struct {
 	net.Conn
 	isClose func(frame []byte) bool
 
-	mu     sync.Mutex // held across each write, so that the check and the write are one step
-	closed bool       // a close frame has been written
+	mu       sync.Mutex // held across each write, so that the check and the write are one step
+	closed   bool       // a close frame has been written
+	holdNext bool       // keep the next write (the handshake) back, in held
+	held     []byte     // written before the next frame, in the same system call
 }
 
 var errCloseSent = errors.New("sockjs: websocket close frame already sent")
@@ -472,8 +479,20 @@ func (g *closeGuard) Write(frame []byte) (int, error) {
 	if g.closed {
 		return 0, errCloseSent
 	}
+	if g.holdNext {
+		g.holdNext = false
+		g.held = append([]byte(nil), frame...)
+		return len(frame), nil
+	}
 	g.closed = g.isClose(frame)
-	return g.Conn.Write(frame)
+	if g.held == nil {
+		return g.Conn.Write(frame)
+	}
+	held := len(g.held)
+	bufs := net.Buffers{g.held, frame} // one writev
+	g.held = nil
+	n, err := bufs.WriteTo(g.Conn)
+	return max(0, int(n)-held), err
 }
 
 // wsFrame writes the header of a final, unmasked frame carrying
