@@ -31,14 +31,13 @@ const (
 
 // Close codes this file sends or checks (RFC 6455 §7.4.1).
 const (
-	closeNormal          = 1000
-	closeProtocolError   = 1002
-	closeNoStatus        = 1005 // never sent: the peer's close carried no code
-	closeInvalidPayload  = 1007
-	closeMessageTooBig   = 1009
-	closeTryAgainLater   = 1013
-	maxControlPayload    = 125
-	maxClientFrameHeader = 2 + 8 + 4 // flags and length, 64-bit length, masking key
+	closeNormal         = 1000
+	closeProtocolError  = 1002
+	closeNoStatus       = 1005 // never sent: the peer's close carried no code
+	closeInvalidPayload = 1007
+	closeMessageTooBig  = 1009
+	closeTryAgainLater  = 1013
+	maxControlPayload   = 125
 )
 
 // wsReadEnd is how reading a websocket ended other than by a network
@@ -97,6 +96,7 @@ func (c *rfc6455Conn) ReadMessage() ([]byte, error) {
 	if err != nil {
 		r.err = err // reading fails for good
 		r.release()
+		r.msg = nil
 		return nil, err
 	}
 	return msg, nil
@@ -217,7 +217,17 @@ var readBuffers = sync.Pool{New: func() any { b := make([]byte, pooledReadBuffer
 
 func (r *frameReader) init(conn net.Conn, limit int64, control func(byte, []byte) error) {
 	r.conn, r.limit, r.control = conn, limit, control
-	if sc, ok := conn.(syscall.Conn); ok && rawReadSupported {
+	// Only the net package's own connections: a wrapper that embeds one
+	// would also have SyscallConn, but reading the descriptor would bypass
+	// its Read (a PROXY protocol header, a read-ahead buffer).
+	var sc syscall.Conn
+	switch c := conn.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
+	}
+	if sc != nil && rawReadSupported {
 		if raw, err := sc.SyscallConn(); err == nil {
 			r.raw = raw
 			r.readRaw = r.fillRaw
@@ -337,7 +347,10 @@ func (r *frameReader) finish(msg []byte) ([]byte, error) {
 // appendPayload reads a frame's payload, piece by piece, onto r.msg.
 func (r *frameReader) appendPayload(key [4]byte, length int64) error {
 	if r.msg == nil {
-		r.msg = make([]byte, 0, min(length, 64<<10))
+		// Sized by what has arrived, not by the length the client
+		// announces: a client that announces much and sends little
+		// must not make the reader hold much.
+		r.msg = make([]byte, 0, min(length, int64(max(r.w-r.r, 512))))
 	}
 	for pos := int64(0); pos < length; {
 		if r.r == r.w {
@@ -398,9 +411,9 @@ func (r *frameReader) fillRaw(fd uintptr) bool {
 	if r.buf == nil {
 		r.buf = readBuffers.Get().(*[]byte)
 	}
-	n, err := readFD(fd, (*r.buf)[r.w:])
+	n, wouldBlock, err := readFD(fd, (*r.buf)[r.w:])
 	switch {
-	case err == syscall.EAGAIN:
+	case wouldBlock:
 		if r.r == r.w {
 			r.release()
 		}

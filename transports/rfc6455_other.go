@@ -6,4 +6,4 @@ package transports
 // and reads through the net.Conn.
 const rawReadSupported = false
 
-func readFD(uintptr, []byte) (int, error) { panic("unreachable") }
+func readFD(uintptr, []byte) (int, bool, error) { panic("unreachable") }

@@ -1139,3 +1139,72 @@ func BenchmarkFrameReader(b *testing.B) {
 		<-done
 	})
 }
+
+// wrappedTCPConn is a connection type of someone else's (a PROXY protocol
+// reader, a byte counter) that embeds a *net.TCPConn and so also has
+// SyscallConn.
+type wrappedTCPConn struct{ *net.TCPConn }
+
+// Only the net package's own connections are read through their
+// descriptor: a wrapper's Read must not be bypassed.
+func TestRFC6455RawOnlyForNetConns(t *testing.T) {
+	server, _ := rfcTCPPair(t)
+	if c := newRFC6455Conn(server, 1<<20, time.Second); c.in.raw == nil {
+		t.Fatal("*net.TCPConn: not read raw")
+	}
+	if c := newRFC6455Conn(&closeGuard{Conn: server, isClose: isRFC6455Close}, 1<<20, time.Second); c.in.raw == nil {
+		t.Fatal("closeGuard over *net.TCPConn: not read raw")
+	}
+	if c := newRFC6455Conn(wrappedTCPConn{server.(*net.TCPConn)}, 1<<20, time.Second); c.in.raw != nil {
+		t.Fatal("a wrapper embedding *net.TCPConn is read raw, bypassing its Read")
+	}
+}
+
+// A client that announces a large fragment and sends a byte of it makes
+// the reader hold what arrived, not what was announced.
+func TestRFC6455AnnouncedLengthNotAllocated(t *testing.T) {
+	server, client := rfcTCPPair(t)
+	c := newRFC6455Conn(server, 1<<20, time.Second)
+	if c.in.raw == nil {
+		t.Skip("no raw reads on this platform")
+	}
+	// Each time the reader is about to wait, its own goroutine notes how
+	// much it holds for the message under way.
+	held := make(chan int, 64)
+	fill := c.in.readRaw
+	c.in.readRaw = func(fd uintptr) bool {
+		if fill(fd) {
+			return true
+		}
+		select {
+		case held <- cap(c.in.msg):
+		default:
+		}
+		return false
+	}
+	head := clientFrame(false, opText, make([]byte, 1<<20), cfKey)
+	if _, err := client.Write(head[:len(head)-(1<<20)+1]); err != nil { // the header and one byte
+		t.Fatal(err)
+	}
+	_ = server.SetReadDeadline(time.Now().Add(time.Second))
+	done := make(chan error, 1)
+	go func() { _, err := c.ReadMessage(); done <- err }()
+	for {
+		select {
+		case n := <-held:
+			if n > 512 {
+				t.Fatalf("waiting for a 1 MiB fragment of which 1 byte arrived, the reader holds %d bytes for it", n)
+			}
+			if n > 0 { // the byte arrived and the reader waits for more: seen enough
+				_ = server.Close()
+				<-done
+				if c.in.msg != nil {
+					t.Fatalf("partial message of cap %d kept after reading ended", cap(c.in.msg))
+				}
+				return
+			}
+		case err := <-done:
+			t.Fatalf("ReadMessage ended (%v) before waiting for the rest of the fragment", err)
+		}
+	}
+}

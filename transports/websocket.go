@@ -27,7 +27,8 @@ import (
 // closeGuard under the conn serialises them).
 type wsConn interface {
 	// ReadMessage returns the next data message, valid until the next
-	// call. An error other than a network one is a *wsReadEnd.
+	// call. A *wsReadEnd error is the peer's close frame or input to
+	// answer with a close frame; any other error ends the connection.
 	ReadMessage() ([]byte, error)
 	// WriteText sends buf[wsHeadroom:] as one text message. The headroom
 	// is where the frame header goes, so the message is never copied;
@@ -437,8 +438,8 @@ func headerHasToken(h http.Header, name, token string) bool {
 // guardedHijacker hands gorilla's Upgrade the hijacked connection wrapped
 // in a closeGuard, so that gorilla's write of the handshake passes the same
 // guard as our frames. With holdHandshake the guard keeps the handshake
-// back and sends it with the first frame, the open frame, in one write:
-// one system call and one packet fewer per connection. Only where a frame
+// back and sends it with the first frame, the open frame, in one write
+// (writev on TCP): a system call and a packet fewer per connection. Only where a frame
 // surely follows at once: the raw endpoint writes nothing until a message.
 type guardedHijacker struct {
 	http.ResponseWriter
@@ -489,7 +490,7 @@ func (g *closeGuard) Write(frame []byte) (int, error) {
 		return g.Conn.Write(frame)
 	}
 	held := len(g.held)
-	bufs := net.Buffers{g.held, frame} // one writev
+	bufs := net.Buffers{g.held, frame} // one writev on TCP; two writes over TLS
 	g.held = nil
 	n, err := bufs.WriteTo(g.Conn)
 	return max(0, int(n)-held), err

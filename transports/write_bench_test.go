@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"testing"
@@ -121,7 +122,7 @@ func (c *notifyConn) Close() error                     { return nil }
 // the writer's wake-up, Take, framing, envelope, chunk and write, minus
 // the network.
 func BenchmarkHijackedStreamWritePath(b *testing.B) {
-	cfg := &Config{Heartbeat: time.Hour, WriteTimeout: time.Second, ResponseLimit: 1 << 62,
+	cfg := &Config{Heartbeat: time.Hour, WriteTimeout: time.Second, ResponseLimit: math.MaxInt,
 		Observer: nopObserver{}, Logger: slog.New(slog.DiscardHandler)}
 	for _, k := range []*receiverKind{&xhrStreaming, &eventSource, &htmlFile} {
 		b.Run(k.name, func(b *testing.B) {
