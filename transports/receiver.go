@@ -72,14 +72,19 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 			return
 		}
 	}
-	var b session.Batch
 	wake := make(chan struct{}, 1)
 	if s.Attach(r.Context(), attachGrace, func() { signal(wake) }) != nil {
 		t.cfg.Observer.ReceiverConflict(k.name)
-		b = session.Batch{Kind: session.FrameClose, Code: session.CodeAnotherReceiver, Reason: "Another connection still open"}
+		b := session.Batch{Kind: session.FrameClose, Code: session.CodeAnotherReceiver, Reason: "Another connection still open"}
 		_, _ = fw.writeBatch(&b)
 		return
 	}
+	// Take swaps the batch's array for the session's outbox: a pooled
+	// batch hands the session an array with room, where a fresh one would
+	// leave it to grow again, message by message, after every poll.
+	bp := batches.Get().(*session.Batch)
+	defer putBatch(bp)
+	b := bp
 
 	held := true         // whether this request still holds the lease
 	interrupted := false // whether the client went away mid-response
@@ -103,7 +108,7 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 		if k.streaming {
 			budget = max(1, t.cfg.ResponseLimit-written)
 		}
-		s.Take(&b, budget, heartbeatDue)
+		s.Take(b, budget, heartbeatDue)
 		if b.Kind == session.FrameNone {
 			if heartbeat == nil {
 				heartbeat = time.NewTimer(t.cfg.Heartbeat)
@@ -120,8 +125,8 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 		}
 		held = !b.Final
 		heartbeatDue = false
-		t.countOut(&b)
-		n, err := fw.writeBatch(&b)
+		t.countOut(b)
+		n, err := fw.writeBatch(b)
 		if err != nil {
 			interrupted = true
 			if !held && b.Kind == session.FrameMessages {
@@ -197,6 +202,20 @@ func (fw *frameWriter) write(p []byte) error {
 		return fw.rc.Flush()
 	}
 	return nil
+}
+
+// batches lends Batches to HTTP receivers; putBatch drops the messages
+// (so that a pooled batch keeps no string alive) and an array grown past
+// maxPooledBatch.
+var batches = sync.Pool{New: func() any { return new(session.Batch) }}
+
+const maxPooledBatch = 1024
+
+func putBatch(b *session.Batch) {
+	if cap(b.Messages) <= maxPooledBatch {
+		b.Reset()
+		batches.Put(b)
+	}
 }
 
 // scratch lends byte slices for building frames. Slices that grew past

@@ -45,7 +45,10 @@ func (t *sender) Serve(w http.ResponseWriter, r *http.Request, sessionID string)
 		t.tooLarge(w, r)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.cfg.MaxSendBody))
+	buf := getScratch() // the messages are copied out of the body
+	defer putScratch(buf)
+	body, err := readAll((*buf)[:0], http.MaxBytesReader(w, r.Body, t.cfg.MaxSendBody))
+	*buf = body[:0]
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -79,6 +82,24 @@ func (t *sender) Serve(w http.ResponseWriter, r *http.Request, sessionID string)
 func (t *sender) tooLarge(w http.ResponseWriter, r *http.Request) {
 	t.cfg.refuse(r, "body_too_large", fmt.Errorf("body over %d bytes", t.cfg.MaxSendBody))
 	plainError(w, "Payload too large.", http.StatusRequestEntityTooLarge)
+}
+
+// readAll is io.ReadAll appending to dst, so that a pooled buffer's room
+// is used.
+func readAll(dst []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
 }
 
 func rawPayload(_ *http.Request, body []byte) []byte { return body }
