@@ -82,9 +82,8 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 	// Take swaps the batch's array for the session's outbox: a pooled
 	// batch hands the session an array with room, where a fresh one would
 	// leave it to grow again, message by message, after every poll.
-	bp := batches.Get().(*session.Batch)
-	defer putBatch(bp)
-	b := bp
+	b := batches.Get().(*session.Batch)
+	defer putBatch(b)
 
 	held := true         // whether this request still holds the lease
 	interrupted := false // whether the client went away mid-response

@@ -37,8 +37,10 @@ const (
 	closeInvalidPayload = 1007
 	closeMessageTooBig  = 1009
 	closeTryAgainLater  = 1013
-	maxControlPayload   = 125
 )
+
+// maxControlPayload is the most a ping, pong or close frame may carry.
+const maxControlPayload = 125
 
 // wsReadEnd is how reading a websocket ended other than by a network
 // error: the peer's close frame (bad unset), or input the protocol does

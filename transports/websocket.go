@@ -20,11 +20,11 @@ import (
 )
 
 // wsConn is the part of a websocket connection the stream uses; RFC 6455
-// (rfc6455.go) and hixie-76 each implement it. The writing
-// methods other than WriteClose are called by the stream's writer only,
-// one at a time; WriteClose, SetReadDeadline and Close may be called from
-// any goroutine (each write is one Write call of a whole frame, and the
-// closeGuard under the conn serialises them).
+// (rfc6455.go) and hixie-76 each implement it. The writing methods other
+// than WriteClose are called by the stream's writer only, one at a time;
+// WriteClose, SetReadDeadline and Close may be called from any goroutine
+// (each write is one Write call of a whole frame, and the closeGuard under
+// the conn serialises them).
 type wsConn interface {
 	// ReadMessage returns the next data message, valid until the next
 	// call. A *wsReadEnd error is the peer's close frame or input to
@@ -439,8 +439,9 @@ func headerHasToken(h http.Header, name, token string) bool {
 // in a closeGuard, so that gorilla's write of the handshake passes the same
 // guard as our frames. With holdHandshake the guard keeps the handshake
 // back and sends it with the first frame, the open frame, in one write
-// (writev on TCP): a system call and a packet fewer per connection. Only where a frame
-// surely follows at once: the raw endpoint writes nothing until a message.
+// (writev on TCP): a system call and a packet fewer per connection. Only
+// where a frame surely follows at once: the raw endpoint writes nothing
+// until a message.
 type guardedHijacker struct {
 	http.ResponseWriter
 	holdHandshake bool
