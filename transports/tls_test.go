@@ -3,10 +3,14 @@ package transports_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/sockjsd/sockjsd/sockjs"
 )
@@ -77,5 +81,49 @@ func TestStreamOverTLS(t *testing.T) {
 				t.Fatalf("frame %q, want the echo", got)
 			}
 		})
+	}
+}
+
+// Websockets work over TLS, where the reader has no descriptor to wait on
+// and reads through the *tls.Conn with a buffer of its own: messages in
+// one frame and across many reads, the handshake held for the open frame
+// (two TLS records there), and the close.
+func TestWebsocketOverTLS(t *testing.T) {
+	srv := sockjs.New("/echo", func(s *sockjs.Session) {
+		for {
+			msg, err := s.Recv(s.Context())
+			if err != nil {
+				return
+			}
+			_ = s.Send(msg)
+		}
+	}, nil)
+	ts := httptest.NewTLSServer(srv)
+	defer ts.Close()
+	defer func() { _ = srv.Shutdown(context.Background()) }()
+
+	dialer := websocket.Dialer{TLSClientConfig: ts.Client().Transport.(*http.Transport).TLSClientConfig}
+	c, _, err := dialer.Dial("wss"+strings.TrimPrefix(ts.URL, "https")+"/echo/000/tls/websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, p, err := c.ReadMessage(); err != nil || string(p) != "o" {
+		t.Fatalf("first frame %q, %v; want o", p, err)
+	}
+	for _, msg := range []string{"hello", strings.Repeat("x", 100<<10)} {
+		frame, _ := json.Marshal([]string{msg})
+		if err := c.WriteMessage(websocket.TextMessage, frame); err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal([]string{msg})
+		if _, p, err := c.ReadMessage(); err != nil || string(p) != "a"+string(want) {
+			t.Fatalf("echo of a %d-byte message: %.40q…, %v", len(msg), p, err)
+		}
+	}
+	_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(1000, "bye"), time.Now().Add(time.Second))
+	if _, _, err := c.ReadMessage(); !websocket.IsCloseError(err, 1000) {
+		t.Fatalf("after the client's close: %v, want the server's close 1000", err)
 	}
 }
