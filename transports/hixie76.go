@@ -170,5 +170,6 @@ func (h *hixieConn) WriteClose(_ int, _ string, deadline time.Time) error {
 }
 
 func (h *hixieConn) SetReadDeadline(t time.Time) error { return h.conn.SetReadDeadline(t) }
+func (h *hixieConn) netConn() net.Conn                 { return h.conn }
 func (h *hixieConn) OnActivity(func())                 {}
 func (h *hixieConn) Close() error                      { return h.conn.Close() }

@@ -2,6 +2,7 @@ package transports
 
 import (
 	"bytes"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,6 +35,9 @@ type slowConn struct {
 }
 
 func (c *slowConn) ReadMessage() ([]byte, error) { select {} }
+
+// netConn is for the end of reading, which never comes here.
+func (c *slowConn) netConn() net.Conn { return nil }
 func (c *slowConn) WriteText([]byte) error {
 	time.Sleep(c.writeTime)
 	c.mu.Lock()

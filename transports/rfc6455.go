@@ -177,6 +177,7 @@ func (c *rfc6455Conn) WriteClose(code int, reason string, deadline time.Time) er
 }
 
 func (c *rfc6455Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(t) }
+func (c *rfc6455Conn) netConn() net.Conn                 { return c.nc }
 
 // OnActivity and OnPing are set before the first ReadMessage.
 func (c *rfc6455Conn) OnActivity(f func())        { c.onActivity = f }

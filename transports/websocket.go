@@ -41,6 +41,8 @@ type wsConn interface {
 	SetWriteDeadline(t time.Time) error
 	WriteClose(code int, reason string, deadline time.Time) error
 	SetReadDeadline(t time.Time) error
+	// netConn is the connection under the frames (its close guard).
+	netConn() net.Conn
 	// OnActivity registers f to run whenever the peer shows it is alive
 	// without sending a message (a pong); OnPing, f to run on a ping,
 	// which the writer is then to answer.
@@ -197,7 +199,7 @@ func (c *wsStream) end(code int, reason string, why readEnd) {
 		// after its bad message: once the close frame has passed the
 		// connection's close guard, the writer can write nothing more.
 		_ = conn.WriteClose(code, reason, time.Now().Add(c.t.cfg.WriteTimeout))
-		_ = conn.Close()
+		lingerClose(conn.netConn())
 		c.pump.stop()
 	}
 	_ = c.s.Close(code, reason) // no-op if the session closed first
@@ -207,6 +209,31 @@ func (c *wsStream) end(code int, reason string, why readEnd) {
 	// come after the reader has already seen the session end.
 	c.pump.kick()
 	c.pump.stop()
+	if why == sessionEnded {
+		// The reader left before the client could answer the close frame.
+		lingerClose(conn.netConn())
+	}
+}
+
+// lingerClose closes a connection on which the server has sent its close
+// frame while the client may still be sending (its answer to the close,
+// more frames). Closing a socket with bytes unread makes the kernel reset
+// the connection, and the reset can reach the client before it has read
+// the close frame. So our side is shut first (FIN), and what the client
+// still sends is read and dropped until it closes too, for a second at
+// most (as closeGracefully and awaitClose do for HTTP streams).
+func lingerClose(nc net.Conn) {
+	under := nc
+	if g, ok := nc.(*closeGuard); ok {
+		under = g.Conn
+	}
+	cw, ok := under.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		_ = under.Close()
+		return
+	}
+	_ = under.SetReadDeadline(time.Now().Add(time.Second))
+	awaitClose(under)
 }
 
 // readEnd says why a websocket's read loop ended.

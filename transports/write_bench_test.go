@@ -45,6 +45,9 @@ func BenchmarkEnvelope(b *testing.B) {
 type discardConn struct{ wrote chan struct{} }
 
 func (c *discardConn) ReadMessage() ([]byte, error) { select {} }
+
+// netConn is for the end of reading, which never comes here.
+func (c *discardConn) netConn() net.Conn { return nil }
 func (c *discardConn) WriteText([]byte) error {
 	c.wrote <- struct{}{}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -163,6 +164,45 @@ func TestWebsocketCloseWhileDeliverBlocked(t *testing.T) {
 		}
 		if len(closeFrame) < 2 || binary.BigEndian.Uint16(closeFrame) != 3000 {
 			t.Fatalf("connection %d: close frame %q, want code 3000", i, closeFrame)
+		}
+		conn.Close()
+	}
+}
+
+// A client that breaks the protocol gets a close frame and then an orderly
+// end of the connection, even when it answers the close frame (as clients
+// do) after the server has given up on it: closing a socket with bytes
+// unread makes the kernel reset the connection, and a reset can reach the
+// client before it has read the close frame, or turn its end-of-stream
+// into "connection reset by peer" (the official suite's test_broken_json
+// failed so, now and then).
+func TestWebsocketBadInputEndsWithoutReset(t *testing.T) {
+	srv := sockjs.New("/echo", func(s *sockjs.Session) {
+		for {
+			if _, err := s.Recv(s.Context()); err != nil {
+				return
+			}
+		}
+	}, nil)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer func() { _ = srv.Shutdown(context.Background()) }()
+
+	for i := range 40 {
+		conn, br := dialRawWebsocket(t, fmt.Sprintf("%s/echo/000/reset%d/websocket", ts.URL, i))
+		if op, p := readRawFrame(t, br); op != 1 || string(p) != "o" {
+			t.Fatalf("first frame %d %q, want o", op, p)
+		}
+		// Broken JSON (masked with a zero key, so the payload reads as is).
+		_, _ = conn.Write([]byte{0x81, 0x83, 0, 0, 0, 0, '[', '"', 'a'})
+		op, p := readRawFrame(t, br)
+		if op != 8 || len(p) < 2 || binary.BigEndian.Uint16(p) != 1007 {
+			t.Fatalf("connection %d: frame %d %q, want a close with 1007", i, op, p)
+		}
+		// The client's answer to the close, and then it waits for the end.
+		_, _ = conn.Write([]byte{0x88, 0x82, 0, 0, 0, 0, 0x03, 0xef})
+		if _, err := br.ReadByte(); err != io.EOF {
+			t.Fatalf("connection %d: after the close frame %v, want the end of the stream (io.EOF)", i, err)
 		}
 		conn.Close()
 	}
