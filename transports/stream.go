@@ -87,7 +87,7 @@ func (t *receiver) serveHijacked(w http.ResponseWriter, r *http.Request, s *sess
 		out = append(out, lastChunk...)
 		_ = conn.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
 		_, _ = conn.Write(out)
-		c.closeGracefully()
+		halfClose(c.conn) // the response is complete
 		t.cfg.Sessions.Go(func() { awaitClose(conn) })
 		return true
 	}
@@ -162,27 +162,29 @@ func (c *hijackStream) flush() bool {
 		}
 		c.written += n
 		if end {
-			s.Refresh() // the disconnect delay starts when the response is over
-			c.closeGracefully()
+			s.Refresh()       // the disconnect delay starts when the response is over
+			halfClose(c.conn) // the response is complete
 			return false
 		}
 	}
 }
 
-// closeGracefully ends a response that is complete: the client is told
-// (FIN) and, having read it all, closes its side, which ends serve's read.
-// One that never does is cut off after a second.
-func (c *hijackStream) closeGracefully() {
-	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-		_ = c.conn.SetReadDeadline(time.Now().Add(time.Second))
+// halfClose tells the peer we are done (FIN) and gives it a second to
+// close its side too, which a read (awaitClose) then sees; where the
+// connection cannot be half-closed it is closed. Closing at once with
+// bytes unread would make the kernel reset the connection, and a reset can
+// destroy at the peer what it has not read yet.
+func halfClose(conn net.Conn) {
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		_ = conn.SetReadDeadline(time.Now().Add(time.Second))
 		return
 	}
-	_ = c.conn.Close()
+	_ = conn.Close()
 }
 
 // awaitClose reads (and drops) what the client sends until the connection
 // ends, then closes it. The client sends nothing after its request; the
-// read only tells when it leaves, or when closeGracefully's deadline passes.
+// read only tells when it leaves, or when halfClose's deadline passes.
 func awaitClose(conn net.Conn) {
 	var discard [16]byte
 	for {

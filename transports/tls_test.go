@@ -28,15 +28,7 @@ func TestStreamOverTLS(t *testing.T) {
 		{"http2", true, 2, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := sockjs.New("/echo", func(s *sockjs.Session) {
-				for {
-					msg, err := s.Recv(s.Context())
-					if err != nil {
-						return
-					}
-					_ = s.Send(msg)
-				}
-			}, nil)
+			srv := sockjs.New("/echo", echoEach, nil)
 			ts := httptest.NewUnstartedServer(srv)
 			ts.EnableHTTP2 = tc.http2
 			ts.StartTLS()
@@ -89,21 +81,13 @@ func TestStreamOverTLS(t *testing.T) {
 // one frame and across many reads, the handshake held for the open frame
 // (two TLS records there), and the close.
 func TestWebsocketOverTLS(t *testing.T) {
-	srv := sockjs.New("/echo", func(s *sockjs.Session) {
-		for {
-			msg, err := s.Recv(s.Context())
-			if err != nil {
-				return
-			}
-			_ = s.Send(msg)
-		}
-	}, nil)
+	srv := sockjs.New("/echo", echoEach, nil)
 	ts := httptest.NewTLSServer(srv)
 	defer ts.Close()
 	defer func() { _ = srv.Shutdown(context.Background()) }()
 
 	dialer := websocket.Dialer{TLSClientConfig: ts.Client().Transport.(*http.Transport).TLSClientConfig}
-	c, _, err := dialer.Dial("wss"+strings.TrimPrefix(ts.URL, "https")+"/echo/000/tls/websocket", nil)
+	c, _, err := dialer.Dial(wsURL(ts.URL)+"/echo/000/tls/websocket", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,5 +109,16 @@ func TestWebsocketOverTLS(t *testing.T) {
 	_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(1000, "bye"), time.Now().Add(time.Second))
 	if _, _, err := c.ReadMessage(); !websocket.IsCloseError(err, 1000) {
 		t.Fatalf("after the client's close: %v, want the server's close 1000", err)
+	}
+}
+
+// echoEach sends every message back.
+func echoEach(s *sockjs.Session) {
+	for {
+		msg, err := s.Recv(s.Context())
+		if err != nil {
+			return
+		}
+		_ = s.Send(msg)
 	}
 }

@@ -217,22 +217,15 @@ func (c *wsStream) end(code int, reason string, why readEnd) {
 
 // lingerClose closes a connection on which the server has sent its close
 // frame while the client may still be sending (its answer to the close,
-// more frames). Closing a socket with bytes unread makes the kernel reset
-// the connection, and the reset can reach the client before it has read
-// the close frame. So our side is shut first (FIN), and what the client
-// still sends is read and dropped until it closes too, for a second at
-// most (as closeGracefully and awaitClose do for HTTP streams).
+// more frames): our side is shut first, and what the client still sends is
+// read and dropped until it closes too, for a second at most (see
+// halfClose for why not at once).
 func lingerClose(nc net.Conn) {
 	under := nc
 	if g, ok := nc.(*closeGuard); ok {
 		under = g.Conn
 	}
-	cw, ok := under.(interface{ CloseWrite() error })
-	if !ok || cw.CloseWrite() != nil {
-		_ = under.Close()
-		return
-	}
-	_ = under.SetReadDeadline(time.Now().Add(time.Second))
+	halfClose(under)
 	awaitClose(under)
 }
 
