@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/sockjsd/sockjsd/internal/closecode"
 )
 
 func TestFrameEncoders(t *testing.T) {
@@ -23,7 +25,7 @@ func TestFrameEncoders(t *testing.T) {
 		{"messages many", AppendMessages(nil, []string{"a", "b", "c"}), `a["a","b","c"]`},
 		{"messages escaped", AppendMessages(nil, []string{"\"\\\n", "\u2028<"}), `a["\"\\\n","\u2028<"]`},
 		{"close", AppendClose(nil, 3000, "Go away!"), `c[3000,"Go away!"]`},
-		{"close 2010", AppendClose(nil, CodeAnotherReceiver, "Another connection still open"), `c[2010,"Another connection still open"]`},
+		{"close 2010", AppendClose(nil, closecode.AnotherReceiver, "Another connection still open"), `c[2010,"Another connection still open"]`},
 		{"close empty reason", AppendClose(nil, 1000, ""), `c[1000,""]`},
 		{"close escaped reason", AppendClose(nil, 4000, "a\"b\x00"), `c[4000,"a\"b\u0000"]`},
 		{"close negative code", AppendClose(nil, -1, "x"), `c[-1,"x"]`},

@@ -5,18 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
-)
 
-// Close codes the server itself uses. Applications pick 1000 or 3000–4999.
-const (
-	CodeNormal          = 1000 // the application's handler returned
-	CodeGoingAway       = 1001 // the server is shutting down
-	CodeInterrupted     = 1002 // the receiving request was aborted (the protocol's choice of words)
-	CodeTimedOut        = 1006 // no receiving connection for the disconnect delay
-	CodePolicy          = 1008 // a queue bound was passed: slow client or unread messages
-	CodeTooBig          = 1009 // an incoming message was over the limit
-	CodeInternal        = 1011 // the application panicked
-	CodeAnotherReceiver = 2010 // a second receiver tried to attach
+	"github.com/sockjsd/sockjsd/internal/closecode"
 )
 
 // Errors returned to callers.
@@ -175,7 +165,7 @@ func (s *Session) CloseStatus() (code int, reason string, closed bool) {
 }
 
 // Send queues msg for the client. It never blocks. Past a queue bound it
-// closes the session with CodePolicy and returns ErrSlowClient.
+// closes the session with closecode.SlowClient and returns ErrSlowClient.
 func (s *Session) Send(msg string) error {
 	s.mu.Lock()
 	if s.state != stateOpen {
@@ -183,7 +173,7 @@ func (s *Session) Send(msg string) error {
 		return ErrClosed
 	}
 	if len(s.outbox) >= s.limits.SendQueueMessages || s.outboxBytes+len(msg) > s.limits.SendQueueBytes {
-		s.closeLocked(CodePolicy, "Send queue full")
+		s.closeLocked(closecode.SlowClient, "Send queue full")
 		wake := s.wake
 		s.mu.Unlock()
 		s.afterClose(wake)
@@ -335,7 +325,7 @@ func (s *Session) Take(b *Batch, budget int, heartbeat bool) {
 }
 
 // Detach releases the lease of a receiver whose connection ended without
-// a final frame. If interrupted, the session is closed with CodeInterrupted
+// a final frame. If interrupted, the session is closed with closecode.Interrupted
 // (the protocol lets a server either do that or forget the session; we
 // close it so the application learns at once that its client is gone).
 func (s *Session) Detach(interrupted bool) {
@@ -346,7 +336,7 @@ func (s *Session) Detach(interrupted bool) {
 	}
 	closed := false
 	if interrupted && s.state == stateOpen {
-		s.closeLocked(CodeInterrupted, "Connection interrupted")
+		s.closeLocked(closecode.Interrupted, "Connection interrupted")
 		closed = true
 	}
 	s.releaseLocked()
@@ -398,7 +388,7 @@ func (s *Session) expire(gen uint64) {
 	}
 	wasOpen := s.state == stateOpen
 	if wasOpen {
-		s.closeLocked(CodeTimedOut, "Session timed out")
+		s.closeLocked(closecode.TimedOut, "Session timed out")
 	}
 	s.forgotten = true // onIdle runs once
 	s.timerGen++
@@ -424,7 +414,7 @@ func (s *Session) Stop() {
 // Deliver queues incoming messages for Recv, in order. When the queue is
 // full it waits, without any lock, for room, for ctx, or for the session's
 // end; if no room comes within the receive timeout, the session is closed
-// with CodePolicy and ErrRecvTimeout returned. Messages for a closed
+// with closecode.SlowClient and ErrRecvTimeout returned. Messages for a closed
 // session are dropped with ErrClosed.
 func (s *Session) Deliver(ctx context.Context, msgs []string) error {
 	var timer *time.Timer
@@ -466,7 +456,7 @@ func (s *Session) Deliver(ctx context.Context, msgs []string) error {
 		case <-timer.C:
 			s.mu.Lock()
 			if s.state == stateOpen {
-				s.closeLocked(CodePolicy, "Receive queue full")
+				s.closeLocked(closecode.SlowClient, "Receive queue full")
 			}
 			wake := s.wake
 			s.mu.Unlock()

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/sockjsd/sockjsd/internal/closecode"
 )
 
 const testDelay = 5 * time.Second
@@ -85,7 +87,7 @@ func TestDisconnectDelayExpiry(t *testing.T) {
 		}
 		time.Sleep(2 * time.Millisecond)
 		synctest.Wait()
-		wantStatus(t, s, CodeTimedOut, "Session timed out")
+		wantStatus(t, s, closecode.TimedOut, "Session timed out")
 		if n := idle.n.Load(); n != 1 {
 			t.Fatalf("onIdle called %d times, want 1", n)
 		}
@@ -147,7 +149,7 @@ func TestOnIdleOnceAfterLateReceiver(t *testing.T) {
 			t.Fatalf("onIdle called %d times, want 1", idle.n.Load())
 		}
 		// A late receiver gets the close frame.
-		if b := poll(t, s); b.Kind != FrameClose || b.Code != CodeTimedOut {
+		if b := poll(t, s); b.Kind != FrameClose || b.Code != closecode.TimedOut {
 			t.Fatalf("late receiver got %s, want the close frame", frameString(&b))
 		}
 		time.Sleep(2 * testDelay)
@@ -181,7 +183,7 @@ func TestAttachCancelsExpiry(t *testing.T) {
 		wantOpen(t, s)
 		time.Sleep(2 * time.Millisecond)
 		synctest.Wait()
-		wantStatus(t, s, CodeTimedOut, "")
+		wantStatus(t, s, closecode.TimedOut, "")
 		if idle.n.Load() != 1 {
 			t.Fatalf("onIdle called %d times, want 1", idle.n.Load())
 		}
@@ -211,7 +213,7 @@ func TestStaleTimerDoesNothing(t *testing.T) {
 		}
 		time.Sleep(testDelay + time.Millisecond)
 		synctest.Wait()
-		wantStatus(t, s, CodeTimedOut, "")
+		wantStatus(t, s, closecode.TimedOut, "")
 	})
 }
 
@@ -221,7 +223,7 @@ func TestStopCancelsTimer(t *testing.T) {
 		var idle idleCounter
 		s := New("id", "", testLimits(), idle.onIdle)
 		poll(t, s)
-		_ = s.Close(CodeGoingAway, "Server shutting down")
+		_ = s.Close(closecode.GoingAway, "Server shutting down")
 		s.Stop()
 		time.Sleep(3 * testDelay)
 		synctest.Wait()
@@ -242,7 +244,7 @@ func TestStopIsForGood(t *testing.T) {
 		if err := s.Attach(context.Background(), 0, nil); err != nil { // a poll pending at shutdown
 			t.Fatal(err)
 		}
-		_ = s.Close(CodeGoingAway, "Server shutting down")
+		_ = s.Close(closecode.GoingAway, "Server shutting down")
 		s.Stop()
 		var b Batch
 		s.Take(&b, 0, false) // the close frame, final: the lease is released
@@ -371,9 +373,9 @@ func TestDetachInterrupted(t *testing.T) {
 		poll(t, s)
 		_ = s.Attach(context.Background(), 0, nil)
 		s.Detach(true)
-		wantStatus(t, s, CodeInterrupted, "Connection interrupted")
+		wantStatus(t, s, closecode.Interrupted, "Connection interrupted")
 		// The client may fetch the close frame during the delay.
-		if b := poll(t, s); b.Kind != FrameClose || b.Code != CodeInterrupted {
+		if b := poll(t, s); b.Kind != FrameClose || b.Code != closecode.Interrupted {
 			t.Fatalf("got %s, want c[1002,...]", frameString(&b))
 		}
 		time.Sleep(testDelay + time.Millisecond)
@@ -539,7 +541,7 @@ func TestSendQueueBounds(t *testing.T) {
 		if err := s.Send("3"); !errors.Is(err, ErrSlowClient) {
 			t.Fatalf("Send past the bound: %v, want ErrSlowClient", err)
 		}
-		wantStatus(t, s, CodePolicy, "")
+		wantStatus(t, s, closecode.SlowClient, "")
 		if err := s.Send("4"); !errors.Is(err, ErrClosed) {
 			t.Fatalf("Send after close: %v, want ErrClosed", err)
 		}
@@ -557,7 +559,7 @@ func TestSendQueueBounds(t *testing.T) {
 			t.Fatalf("got %s", got)
 		}
 		s.Take(&b, -1, false)
-		if b.Kind != FrameClose || b.Code != CodePolicy {
+		if b.Kind != FrameClose || b.Code != closecode.SlowClient {
 			t.Fatalf("got %s, want c[1008,...]", frameString(&b))
 		}
 	})
@@ -574,7 +576,7 @@ func TestSendQueueBounds(t *testing.T) {
 		if err := s.Send("1"); !errors.Is(err, ErrSlowClient) {
 			t.Fatalf("Send past the bound: %v, want ErrSlowClient", err)
 		}
-		wantStatus(t, s, CodePolicy, "")
+		wantStatus(t, s, closecode.SlowClient, "")
 	})
 	t.Run("drained queue has room again", func(t *testing.T) {
 		lim := testLimits()
@@ -646,7 +648,7 @@ func TestDeliver(t *testing.T) {
 			if d := time.Since(start); d != lim.RecvTimeout {
 				t.Fatalf("timed out after %v, want %v", d, lim.RecvTimeout)
 			}
-			wantStatus(t, s, CodePolicy, "")
+			wantStatus(t, s, closecode.SlowClient, "")
 			// What was queued before the close is still read, then ErrClosed.
 			if m, err := s.Recv(context.Background()); m != "a" || err != nil {
 				t.Fatalf("Recv = %q, %v; want the queued message", m, err)

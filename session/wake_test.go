@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/sockjsd/sockjsd/internal/closecode"
 )
 
 // wakeLimits are small enough for a test to pass every bound.
@@ -183,19 +185,19 @@ func TestWake(t *testing.T) {
 			sendOK("b", [2]int32{1, 0}),
 			sendOK("c", [2]int32{1, 0}),
 			sendErr("d", ErrSlowClient, [2]int32{2, 0}),
-			wantCode(CodePolicy, [2]int32{2, 0}),
+			wantCode(closecode.SlowClient, [2]int32{2, 0}),
 		}},
 		{"Send past the byte bound into an empty outbox wakes once", []wakeStep{
 			attachAs(0, [2]int32{0, 0}),
 			takeAll(-1, [2]int32{0, 0}),
 			sendErr(full, ErrSlowClient, [2]int32{1, 0}),
-			wantCode(CodePolicy, [2]int32{1, 0}),
+			wantCode(closecode.SlowClient, [2]int32{1, 0}),
 		}},
 		{"Deliver's receive timeout wakes", []wakeStep{
 			attachAs(0, [2]int32{0, 0}),
 			takeAll(-1, [2]int32{0, 0}),
 			deliverTimeout([2]int32{1, 0}),
-			wantCode(CodePolicy, [2]int32{1, 0}),
+			wantCode(closecode.SlowClient, [2]int32{1, 0}),
 		}},
 		{"never attached: Send and its overflow", []wakeStep{
 			sendOK("a", [2]int32{0, 0}),
@@ -249,7 +251,7 @@ func TestWake(t *testing.T) {
 			attachAs(0, [2]int32{0, 0}),
 			takeAll(-1, [2]int32{0, 0}),
 			detach(true, [2]int32{0, 0}),
-			wantCode(CodeInterrupted, [2]int32{0, 0}),
+			wantCode(closecode.Interrupted, [2]int32{0, 0}),
 		}},
 		{"after a final polling Take the old wake is not called", []wakeStep{
 			attachAs(0, [2]int32{0, 0}),
@@ -354,7 +356,7 @@ func TestWakeNotLostUnderConcurrentSends(t *testing.T) {
 			if got, want := taken.Load(), int64(senders*each); got != want {
 				t.Fatalf("receiver took %d of %d messages and waits: a wake-up was lost", got, want)
 			}
-			_ = s.Close(CodeNormal, "done")
+			_ = s.Close(closecode.Normal, "done")
 			<-receiverDone
 		})
 	}
@@ -380,7 +382,7 @@ func TestRecvReadersAllSeeClose(t *testing.T) {
 			}()
 		}
 		go func() { _ = s.Deliver(context.Background(), []string{"m"}) }()
-		_ = s.Close(CodeNormal, "bye")
+		_ = s.Close(closecode.Normal, "bye")
 		for range 2 {
 			select {
 			case <-done:

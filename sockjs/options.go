@@ -72,7 +72,7 @@ type Options struct {
 
 	// RecvTimeout is how long an incoming message may wait for room in a
 	// full receive queue before the session is closed with
-	// CodeRecvQueueFull. Zero means 10 seconds.
+	// CodeSlowClient (1008, "Receive queue full"). Zero means 10 seconds.
 	RecvTimeout time.Duration
 
 	// WriteTimeout bounds every network write. Zero means 10 seconds.

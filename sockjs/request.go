@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -19,13 +18,7 @@ import (
 func snapshotRequest(r *http.Request) *http.Request {
 	ctx := context.WithoutCancel(r.Context())
 	if rc := chi.RouteContext(ctx); rc != nil {
-		cp := chi.NewRouteContext()
-		cp.RoutePath = rc.RoutePath
-		cp.RouteMethod = rc.RouteMethod
-		cp.RoutePatterns = slices.Clone(rc.RoutePatterns)
-		cp.URLParams.Keys = slices.Clone(rc.URLParams.Keys)
-		cp.URLParams.Values = slices.Clone(rc.URLParams.Values)
-		ctx = context.WithValue(ctx, chi.RouteCtxKey, cp)
+		ctx = context.WithValue(ctx, chi.RouteCtxKey, rc.Clone())
 	}
 	// A shallow copy: the header map, URL and strings are shared with the
 	// original, which nothing changes once net/http has parsed it (it

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sockjsd/sockjsd/internal/closecode"
+
 	"github.com/sockjsd/sockjsd/session"
 )
 
@@ -19,26 +21,41 @@ var (
 	ErrSlowClient = session.ErrSlowClient
 )
 
-// Close codes the server uses. Applications close with 1000 or a code
-// from 3000 to 4999, the ones sockjs-client lets its own users choose.
+// Close codes the server uses, from the one list sockjsd keeps. An
+// application closes with CodeNormal or a code from 3000 to 4999, the ones
+// sockjs-client lets its own users choose.
 const (
-	// CodeNormal closes a session whose handler returned without closing it.
-	CodeNormal = session.CodeNormal
-	// CodeGoingAway closes every session on Shutdown.
-	CodeGoingAway = session.CodeGoingAway
-	// CodeInterrupted closes a session whose receiving request was aborted
-	// by the client or the network.
-	CodeInterrupted = session.CodeInterrupted
-	// CodeTimedOut closes a session that had no receiving connection for
-	// the disconnect delay.
-	CodeTimedOut = session.CodeTimedOut
-	// CodeSlowClient closes a session whose send queue is full, or whose
-	// application did not read incoming messages within RecvTimeout.
-	CodeSlowClient = session.CodePolicy
-	// CodeTooBig closes a websocket that sent a message over MaxMessageSize.
-	CodeTooBig = session.CodeTooBig
-	// CodeInternalError closes a session whose handler panicked.
-	CodeInternalError = session.CodeInternal
+	// CodeNormal (1000) closes a session whose handler returned without
+	// closing it.
+	CodeNormal = closecode.Normal
+	// CodeGoingAway (1001) closes every session on Shutdown.
+	CodeGoingAway = closecode.GoingAway
+	// CodeInterrupted (1002) closes a session whose receiving request was
+	// aborted by the client or the network.
+	CodeInterrupted = closecode.Interrupted
+	// CodeUnsupportedData (1003) closes a raw websocket that sent a binary
+	// message: the endpoint carries text.
+	CodeUnsupportedData = closecode.UnsupportedData
+	// CodeTimedOut (1006) closes a session that had no receiving
+	// connection for the disconnect delay.
+	CodeTimedOut = closecode.TimedOut
+	// CodeInvalidPayload (1007) closes a websocket that sent a message that
+	// is not valid UTF-8 or, framed, not a JSON array of strings.
+	CodeInvalidPayload = closecode.InvalidPayload
+	// CodeSlowClient (1008) closes a session whose send queue is full, or
+	// whose application did not read incoming messages within RecvTimeout.
+	CodeSlowClient = closecode.SlowClient
+	// CodeTooBig (1009) closes a websocket that sent a message over
+	// MaxMessageSize.
+	CodeTooBig = closecode.TooBig
+	// CodeInternalError (1011) closes a session whose handler panicked.
+	CodeInternalError = closecode.InternalError
+	// CodeTryAgainLater (1013) refuses a websocket when no new session can
+	// be opened (MaxSessions, or a shutdown under way).
+	CodeTryAgainLater = closecode.TryAgainLater
+	// CodeAnotherReceiver (2010) answers a second receiving request for an
+	// HTTP session while one is attached; it does not close the session.
+	CodeAnotherReceiver = closecode.AnotherReceiver
 )
 
 // Session is one client's connection, whatever transport carries it. Its

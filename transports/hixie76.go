@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/sockjsd/sockjsd/internal/closecode"
 )
 
 // Hixie-76 (draft-hixie-thewebsocketprotocol-76), the websocket of Safari
@@ -146,7 +148,7 @@ func (h *hixieConn) ReadMessage() ([]byte, error) {
 
 // errHixieTooBig ends the connection: hixie-76 has no close code, so the
 // client gets only the closing handshake.
-var errHixieTooBig error = &wsReadEnd{code: closeMessageTooBig, reason: "Message too big", bad: true}
+var errHixieTooBig error = &wsReadEnd{code: closecode.TooBig, reason: "Message too big", bad: true}
 
 // WriteText frames the message in place: 0x00 in the last byte of the
 // headroom, 0xFF after it.

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sockjsd/sockjsd/internal/closecode"
+
 	"github.com/sockjsd/sockjsd/session"
 )
 
@@ -75,7 +77,7 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 	wake := make(chan struct{}, 1)
 	if s.Attach(r.Context(), attachGrace, func() { signal(wake) }) != nil {
 		t.cfg.Observer.ReceiverConflict(k.name)
-		b := session.Batch{Kind: session.FrameClose, Code: session.CodeAnotherReceiver, Reason: "Another connection still open"}
+		b := session.Batch{Kind: session.FrameClose, Code: closecode.AnotherReceiver, Reason: "Another connection still open"}
 		_, _ = fw.writeBatch(&b)
 		return
 	}
@@ -130,7 +132,7 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 			interrupted = true
 			if !held && b.Kind == session.FrameMessages {
 				// The lease is gone with messages that never arrived.
-				_ = s.Close(session.CodeInterrupted, "Connection interrupted")
+				_ = s.Close(closecode.Interrupted, "Connection interrupted")
 			}
 			return
 		}

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sockjsd/sockjsd/internal/closecode"
 )
 
 // RFC 6455 websockets after the handshake (which gorilla's Upgrader does):
@@ -27,16 +29,6 @@ const (
 	opClose        = 0x8
 	opPing         = 0x9
 	opPong         = 0xA
-)
-
-// Close codes this file sends or checks (RFC 6455 §7.4.1).
-const (
-	closeNormal         = 1000
-	closeProtocolError  = 1002
-	closeNoStatus       = 1005 // never sent: the peer's close carried no code
-	closeInvalidPayload = 1007
-	closeMessageTooBig  = 1009
-	closeTryAgainLater  = 1013
 )
 
 // maxControlPayload is the most a ping, pong or close frame may carry.
@@ -112,24 +104,24 @@ func (c *rfc6455Conn) control(op byte, payload []byte) error {
 	case opPong:
 		c.onActivity()
 	case opClose:
-		code, reason := closeNoStatus, ""
+		code, reason := closecode.NoStatus, ""
 		switch {
 		case len(payload) == 1:
-			return protocolError(closeProtocolError, "Bad close frame")
+			return protocolError(closecode.ProtocolError, "Bad close frame")
 		case len(payload) >= 2:
 			code, reason = int(binary.BigEndian.Uint16(payload)), string(payload[2:])
 			if !validReceivedCloseCode(code) {
-				return protocolError(closeProtocolError, "Bad close code")
+				return protocolError(closecode.ProtocolError, "Bad close code")
 			}
 			if !utf8.ValidString(reason) {
-				return protocolError(closeInvalidPayload, "Invalid UTF-8 in close reason")
+				return protocolError(closecode.InvalidPayload, "Invalid UTF-8 in close reason")
 			}
 		}
 		// Answer with the peer's code, as RFC 6455 §5.5.1 suggests; no code
 		// for none. The connection ends after it either way.
 		var frame [wsHeadroom + 2]byte
 		p := frame[:wsHeadroom]
-		if code != closeNoStatus {
+		if code != closecode.NoStatus {
 			p = binary.BigEndian.AppendUint16(p, uint16(code))
 		}
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
@@ -253,9 +245,9 @@ func (r *frameReader) next() ([]byte, error) {
 		// assumes a mask.
 		switch {
 		case b[0]&0x70 != 0:
-			return nil, protocolError(closeProtocolError, "Reserved bits set")
+			return nil, protocolError(closecode.ProtocolError, "Reserved bits set")
 		case b[1]&0x80 == 0:
-			return nil, protocolError(closeProtocolError, "Unmasked frame from the client")
+			return nil, protocolError(closecode.ProtocolError, "Unmasked frame from the client")
 		}
 		head := 2 + 4 // a client's frames are masked
 		switch b[1] & 0x7f {
@@ -276,7 +268,7 @@ func (r *frameReader) next() ([]byte, error) {
 		case 127:
 			u := binary.BigEndian.Uint64(b[2:])
 			if u>>63 != 0 { // the most significant bit must be 0
-				return nil, protocolError(closeProtocolError, "Bad frame length")
+				return nil, protocolError(closecode.ProtocolError, "Bad frame length")
 			}
 			length = int64(u)
 		}
@@ -287,9 +279,9 @@ func (r *frameReader) next() ([]byte, error) {
 		if op >= opClose {
 			switch {
 			case op > opPong:
-				return nil, protocolError(closeProtocolError, "Unknown opcode")
+				return nil, protocolError(closecode.ProtocolError, "Unknown opcode")
 			case !fin || length > maxControlPayload:
-				return nil, protocolError(closeProtocolError, "Bad control frame")
+				return nil, protocolError(closecode.ProtocolError, "Bad control frame")
 			}
 			if err := r.need(int(length)); err != nil {
 				return nil, err
@@ -304,13 +296,13 @@ func (r *frameReader) next() ([]byte, error) {
 		}
 		switch {
 		case op != opContinuation && op != opText && op != opBinary:
-			return nil, protocolError(closeProtocolError, "Unknown opcode")
+			return nil, protocolError(closecode.ProtocolError, "Unknown opcode")
 		case op == opContinuation && r.msgOp == 0:
-			return nil, protocolError(closeProtocolError, "Continuation without a message")
+			return nil, protocolError(closecode.ProtocolError, "Continuation without a message")
 		case op != opContinuation && r.msgOp != 0:
-			return nil, protocolError(closeProtocolError, "New message inside a fragmented one")
+			return nil, protocolError(closecode.ProtocolError, "New message inside a fragmented one")
 		case length > r.limit-int64(len(r.msg)): // not len+length: that can overflow
-			return nil, protocolError(closeMessageTooBig, "Message too big")
+			return nil, protocolError(closecode.TooBig, "Message too big")
 		}
 		if op != opContinuation {
 			r.msgOp = op
@@ -342,7 +334,7 @@ func (r *frameReader) finish(msg []byte) ([]byte, error) {
 	op := r.msgOp
 	r.msgOp = 0
 	if op == opText && !utf8.Valid(msg) {
-		return nil, protocolError(closeInvalidPayload, "Invalid UTF-8 in text message")
+		return nil, protocolError(closecode.InvalidPayload, "Invalid UTF-8 in text message")
 	}
 	return msg, nil
 }

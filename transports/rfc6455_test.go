@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sockjsd/sockjsd/internal/closecode"
 )
 
 // ---- Client frames ----
@@ -534,7 +536,7 @@ func checkRFC6455Case(t *testing.T, mode rfcMode, tc rfcCase, limit int64, write
 	var wantReply []byte
 	if tc.end.code != 0 && !tc.end.bad {
 		wantReply = []byte{0x80 | opClose, 0}
-		if tc.end.code != closeNoStatus {
+		if tc.end.code != closecode.NoStatus {
 			wantReply = []byte{0x80 | opClose, 2, byte(tc.end.code >> 8), byte(tc.end.code)}
 		}
 	}
@@ -585,7 +587,7 @@ func TestRFC6455FragmentLengthOverflow(t *testing.T) {
 				switch {
 				case panicked != nil:
 					t.Errorf("ReadMessage panicked: %v; want wsReadEnd 1009", panicked)
-				case !errors.As(err, &end) || !end.bad || end.code != closeMessageTooBig:
+				case !errors.As(err, &end) || !end.bad || end.code != closecode.TooBig:
 					t.Errorf("ReadMessage: %v, after putting together %d bytes of a message over the %d-byte limit; want wsReadEnd 1009",
 						err, len(c.in.msg), limit)
 				}
@@ -1045,7 +1047,7 @@ func FuzzFrameReader(f *testing.F) {
 			}
 			got = refOutcome{kind: "bad", code: end.code}
 		case errors.As(err, &end):
-			if end.code != closeNoStatus && !validReceivedCloseCode(end.code) {
+			if end.code != closecode.NoStatus && !validReceivedCloseCode(end.code) {
 				t.Fatalf("peer's close with code %d", end.code)
 			}
 			got = refOutcome{kind: "close", code: end.code, reason: end.reason}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sockjsd/sockjsd/internal/closecode"
+
 	"github.com/sockjsd/sockjsd/session"
 )
 
@@ -82,7 +84,7 @@ func (t *receiver) serveHijacked(w http.ResponseWriter, r *http.Request, s *sess
 	if s.Attach(r.Context(), attachGrace, c.pump.kick) != nil {
 		c.held = false
 		t.cfg.Observer.ReceiverConflict(t.kind.name)
-		b := session.Batch{Kind: session.FrameClose, Code: session.CodeAnotherReceiver, Reason: "Another connection still open"}
+		b := session.Batch{Kind: session.FrameClose, Code: closecode.AnotherReceiver, Reason: "Another connection still open"}
 		out := appendChunk(header[:0], c.appendBody(nil, &b))
 		out = append(out, lastChunk...)
 		_ = conn.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
@@ -155,7 +157,7 @@ func (c *hijackStream) flush() bool {
 		if _, err := c.conn.Write(fillChunkSize(*buf, n)); err != nil {
 			if !c.held && b.Kind == session.FrameMessages {
 				// The lease is gone with messages that never arrived.
-				_ = s.Close(session.CodeInterrupted, "Connection interrupted")
+				_ = s.Close(closecode.Interrupted, "Connection interrupted")
 			}
 			_ = c.conn.Close()
 			return false

@@ -105,10 +105,6 @@ func Set(cfg *Config, websocket bool) map[string]Transport {
 // RawWebsocket returns the transport of <prefix>/websocket.
 func RawWebsocket(cfg *Config) Transport { return &websocketTransport{cfg: cfg, raw: true} }
 
-// NoCache is the Cache-Control value of every response that must never be
-// cached (GET transports, and POSTs that iOS 6 would cache).
-const NoCache = "no-store, no-cache, no-transform, must-revalidate, max-age=0"
-
 // refuse counts and logs a refused request. Refusals are the client's
 // doing, so they are logged at info level, never as errors.
 func (c *Config) refuse(r *http.Request, reason string, err error) {

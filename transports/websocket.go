@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sockjsd/sockjsd/internal/closecode"
+
 	"github.com/gorilla/websocket"
 
 	"github.com/sockjsd/sockjsd/session"
@@ -115,7 +117,7 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 	s, err := t.cfg.Sessions.OpenWebsocket(r, sessionID, t.name())
 	if err != nil {
 		t.cfg.refuse(r, refusalReason(err), err)
-		_ = conn.WriteClose(closeTryAgainLater, "No new sessions accepted", time.Now().Add(t.cfg.WriteTimeout))
+		_ = conn.WriteClose(closecode.TryAgainLater, "No new sessions accepted", time.Now().Add(t.cfg.WriteTimeout))
 		_ = conn.Close()
 		return
 	}
@@ -267,7 +269,7 @@ func readErrorEnd(err error) (code int, reason string, end readEnd) {
 	var e *wsReadEnd
 	switch {
 	case !errors.As(err, &e):
-		return session.CodeInterrupted, "Connection interrupted", peerGone
+		return closecode.Interrupted, "Connection interrupted", peerGone
 	case e.bad:
 		return e.code, e.reason, badInput
 	}
@@ -289,7 +291,7 @@ func (c *wsStream) deliver(data []byte) (code int, reason string, end readEnd, o
 		var err error
 		if msgs, err = session.ParseMessages(data); err != nil {
 			c.logBadPayload(err)
-			return closeInvalidPayload, "Broken JSON encoding.", badInput, false
+			return closecode.InvalidPayload, "Broken JSON encoding.", badInput, false
 		}
 		if len(msgs) == 0 {
 			return 0, "", 0, true
@@ -297,7 +299,7 @@ func (c *wsStream) deliver(data []byte) (code int, reason string, end readEnd, o
 	}
 	t.cfg.Observer.MessagesIn(t.name(), len(msgs), messageBytes(msgs))
 	if err := c.s.Deliver(context.Background(), msgs); err != nil {
-		return session.CodeInterrupted, "Connection interrupted", sessionEnded, false
+		return closecode.Interrupted, "Connection interrupted", sessionEnded, false
 	}
 	return 0, "", 0, true
 }
@@ -356,7 +358,7 @@ func (c *wsStream) flush() bool {
 				err = conn.WriteText(session.AppendBatch(*buf, b))
 			}
 			if err == nil {
-				err = conn.WriteClose(wsCloseCode(b.Code), b.Reason, time.Now().Add(t.cfg.WriteTimeout))
+				err = conn.WriteClose(closecode.ForWebsocket(b.Code), b.Reason, time.Now().Add(t.cfg.WriteTimeout))
 			}
 			if err != nil {
 				c.fail()
@@ -405,7 +407,7 @@ func (c *wsStream) controlIfDue() error {
 
 // fail ends a connection that could not be written to.
 func (c *wsStream) fail() {
-	_ = c.s.Close(session.CodeInterrupted, "Connection interrupted")
+	_ = c.s.Close(closecode.Interrupted, "Connection interrupted")
 	_ = c.conn.Close() // unblocks the reader
 }
 
@@ -416,16 +418,6 @@ func (t *websocketTransport) countOut(b *session.Batch) {
 	case session.FrameHeartbeat:
 		t.cfg.Observer.Heartbeat(t.name())
 	}
-}
-
-// wsCloseCode maps a SockJS close code to one a websocket close frame may
-// carry (RFC 6455 §7.4); SockJS-only codes such as 2010 become 1000.
-func wsCloseCode(code int) int {
-	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1011, code >= 3000 && code <= 4999:
-		return code
-	}
-	return closeNormal
 }
 
 // truncateReason shortens a close reason to the 123 bytes a close frame
