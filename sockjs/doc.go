@@ -35,10 +35,20 @@
 //	mux.Handle("/echo", srv)
 //	mux.Handle("/echo/", srv)
 //
+// Under an http.ServeMux pattern with wildcards, give the pattern as the
+// prefix, or pass "": the Server then takes its mount point from the
+// pattern that matched. Session.Request keeps the wildcards' values:
+//
+//	mux.Handle("/rooms/{room}/chat/", sockjs.New("/rooms/{room}/chat", h, nil))
+//	// in h: room := s.Request().PathValue("room")
+//
 // Under a chi route with URL parameters (/rooms/{room}/chat), or behind
 // http.StripPrefix, pass the prefix "" to New: the Server then takes its
 // path from chi's Mount or from the stripped URL. Session.Request keeps
 // chi's URL parameters (chi.URLParam(s.Request(), "room")).
+//
+// Server and session ids longer than 128 bytes are answered 404: clients
+// send 3 and 8 characters.
 //
 // Middleware: chi's Timeout middleware cancels long polls and streams
 // after its timeout (the client reconnects, but set it above the heartbeat
@@ -158,8 +168,11 @@
 // a client's requests must all reach the process that holds its session:
 // behind a load balancer, route by the server id in the URL
 // (/<prefix>/<server-id>/<session-id>/...) or turn on Options.JSessionID
-// for balancers that stick sessions by cookie. Websocket sessions need no
-// stickiness. Broadcasting across processes needs a message bus of the
+// for balancers that stick sessions by cookie. Over HTTPS (the request
+// came over TLS, or from one of Options.TrustedProxies with
+// "X-Forwarded-Proto: https") the cookie is "SameSite=None; Secure", so
+// that browsers send it from cross-origin pages too. Websocket sessions
+// need no stickiness. Broadcasting across processes needs a message bus of the
 // application's choosing; Send is cheap enough to fan out to every local
 // session.
 //

@@ -1,34 +1,11 @@
 package sockjs
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
-
-	"github.com/go-chi/chi/v5"
 )
-
-// snapshotRequest copies the opening request so that the application may
-// use it for the session's whole life: the original's context ends with
-// the request, and chi puts its routing context (URL parameters) back in a
-// pool for reuse, so that is copied too. This is the one place the sockjs
-// package knows about chi; with http.ServeMux, PathValue works on the clone.
-func snapshotRequest(r *http.Request) *http.Request {
-	ctx := context.WithoutCancel(r.Context())
-	if rc := chi.RouteContext(ctx); rc != nil {
-		ctx = context.WithValue(ctx, chi.RouteCtxKey, rc.Clone())
-	}
-	// A shallow copy: the header map, URL and strings are shared with the
-	// original, which nothing changes once net/http has parsed it (it
-	// never reuses a request), so a session keeps no second copy of them.
-	c := r.WithContext(ctx)
-	c.Body = http.NoBody
-	c.GetBody = nil
-	c.ContentLength = 0
-	return c
-}
 
 // ClientIP returns the address of the client that sent r: the connection's
 // peer, or, when the peer is one of trusted (reverse proxies), the nearest
@@ -55,6 +32,38 @@ func ClientIP(r *http.Request, trusted []netip.Prefix) string {
 		addr = a
 	}
 	return addr.String()
+}
+
+// isHTTPS reports whether the client reached the server over TLS: r came
+// over TLS, or from a trusted proxy whose X-Forwarded-Proto says https.
+func isHTTPS(r *http.Request, trusted []netip.Prefix) bool {
+	if r.TLS != nil {
+		return true
+	}
+	proto := r.Header.Values("X-Forwarded-Proto")
+	if len(proto) == 0 || !peerTrusted(r, trusted) {
+		return false
+	}
+	// The nearest proxy's word is the last one; a proxy that appends keeps
+	// what the client forged before it.
+	last := proto[len(proto)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.EqualFold(strings.TrimSpace(last), "https")
+}
+
+// peerTrusted reports whether r's connection comes from a trusted proxy.
+func peerTrusted(r *http.Request, trusted []netip.Prefix) bool {
+	if len(trusted) == 0 {
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && isTrusted(addr, trusted)
 }
 
 func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {

@@ -25,6 +25,9 @@ func TestParseSessionPath(t *testing.T) {
 		{"/a/a", "", "", false},
 		{"a/a/xhr", "", "", false},
 		{"", "", "", false},
+		{"/" + strings.Repeat("s", 128) + "/" + strings.Repeat("i", 128) + "/xhr", strings.Repeat("i", 128), "xhr", true},
+		{"/" + strings.Repeat("s", 129) + "/abc/xhr", "", "", false},
+		{"/000/" + strings.Repeat("i", 129) + "/xhr", "", "", false},
 	}
 	for _, tt := range tests {
 		session, transport, ok := parseSessionPath(tt.path)
@@ -50,7 +53,7 @@ func FuzzParseSessionPath(f *testing.F) {
 		if len(parts) != 4 || parts[0] != "" || parts[1] == "" || parts[2] != session || parts[3] != transport {
 			t.Fatalf("parseSessionPath(%q) accepted a malformed path: %q %q", path, session, transport)
 		}
-		if session == "" || strings.Contains(parts[1]+session, ".") {
+		if session == "" || strings.Contains(parts[1]+session, ".") || len(parts[1]) > maxIDLen || len(session) > maxIDLen {
 			t.Fatalf("parseSessionPath(%q) accepted an empty or dotted id", path)
 		}
 	})
@@ -73,6 +76,50 @@ func TestIsIframePath(t *testing.T) {
 	} {
 		if got := isIframePath(path); got != want {
 			t.Errorf("isIframePath(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
+
+func TestPatternPath(t *testing.T) {
+	for pattern, want := range map[string]string{
+		"/echo/":                          "/echo",
+		"/echo":                           "/echo",
+		"/rooms/{room}/chat/":             "/rooms/{room}/chat",
+		"GET /rooms/{room}/chat/":         "/rooms/{room}/chat",
+		"GET example.com/rooms/{room}/x/": "/rooms/{room}/x",
+		"/files/{rest...}":                "/files",
+		"/exact/{$}":                      "/exact",
+		"/":                               "",
+		"example.com/":                    "",
+		"POST  /a/{b}/":                   "/a/{b}",
+	} {
+		if got := patternPath(pattern); got != want {
+			t.Errorf("patternPath(%q) = %q, want %q", pattern, got, want)
+		}
+	}
+}
+
+func TestCutSegments(t *testing.T) {
+	tests := []struct {
+		path, prefix, rest string
+		ok                 bool
+	}{
+		{"/echo/info", "/echo", "/info", true},
+		{"/echo", "/echo", "", true},
+		{"/echoes/info", "/echo", "", false},
+		{"/rooms/blue/chat/info", "/rooms/{room}/chat", "/info", true},
+		{"/rooms/blue/chat", "/rooms/{room}/chat", "", true},
+		{"/rooms//chat/info", "/rooms/{room}/chat", "", false},
+		{"/rooms/blue/talk/info", "/rooms/{room}/chat", "", false},
+		{"/rooms/blue", "/rooms/{room}/chat", "", false},
+		{"/a/b/c", "", "/a/b/c", true},
+		{"/x", "/{a}", "", true},
+		{"x", "/{a}", "", false},
+	}
+	for _, tt := range tests {
+		rest, ok := cutSegments(tt.path, tt.prefix)
+		if ok != tt.ok || rest != tt.rest {
+			t.Errorf("cutSegments(%q, %q) = %q, %v; want %q, %v", tt.path, tt.prefix, rest, ok, tt.rest, tt.ok)
 		}
 	}
 }

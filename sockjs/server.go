@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/sockjsd/sockjsd/info"
 	"github.com/sockjsd/sockjsd/session"
 	"github.com/sockjsd/sockjsd/transports"
@@ -29,6 +27,7 @@ type HandlerFunc func(s *Session)
 // prefix. Create it with New.
 type Server struct {
 	prefix     string
+	wildcards  bool // prefix has {name} segments (an http.ServeMux pattern)
 	handler    HandlerFunc
 	opts       Options // defaults applied
 	origins    originPolicy
@@ -48,20 +47,32 @@ type Server struct {
 // chi, r.Mount("/echo", srv); with http.ServeMux, mux.Handle("/echo/", srv)
 // and mux.Handle("/echo", srv).
 //
-// An empty prefix means the Server is mounted by a router that strips the
-// prefix for it: chi's Mount (the only way under a route with URL
-// parameters, such as /rooms/{room}/chat) or http.StripPrefix.
+// The prefix may hold http.ServeMux wildcards, one path segment each
+// ("/rooms/{room}/chat", mounted at mux.Handle("/rooms/{room}/chat/", srv)),
+// whose values the application reads with s.Request().PathValue("room").
+//
+// An empty prefix means the Server is mounted by a router that says where:
+// chi's Mount (the way under a chi route with URL parameters, such as
+// /rooms/{room}/chat, read with chi.URLParam), an http.ServeMux pattern,
+// or http.StripPrefix.
 //
 // A nil opts means every default. New panics on a malformed
-// AllowedOrigins pattern.
+// AllowedOrigins pattern, or on a prefix with a multi-segment
+// "{name...}" wildcard, which would leave no way to tell where the SockJS
+// paths begin.
 func New(prefix string, h HandlerFunc, opts *Options) *Server {
 	o := opts.withDefaults()
+	prefix = strings.TrimSuffix(prefix, "/")
+	if strings.Contains(prefix, "...}") {
+		panic(fmt.Sprintf("sockjs: prefix %q: a {name...} wildcard cannot lead SockJS paths; use one-segment wildcards", prefix))
+	}
 	s := &Server{
-		prefix:   strings.TrimSuffix(prefix, "/"),
-		handler:  h,
-		opts:     o,
-		origins:  newOriginPolicy(o.AllowedOrigins),
-		registry: session.NewRegistry(),
+		prefix:    prefix,
+		wildcards: strings.Contains(prefix, "{"),
+		handler:   h,
+		opts:      o,
+		origins:   newOriginPolicy(o.AllowedOrigins),
+		registry:  session.NewRegistry(),
 		limits: session.Limits{
 			SendQueueBytes:    o.SendQueueBytes,
 			SendQueueMessages: o.SendQueueMessages,
@@ -83,12 +94,21 @@ func New(prefix string, h HandlerFunc, opts *Options) *Server {
 		Observer:       o.Metrics,
 		Logger:         o.Logger,
 	}
+	if o.Heartbeat >= heartbeatWarnAt {
+		o.Logger.Warn("sockjs: a heartbeat this long lets proxies cut idle connections: most close them after 60 s without traffic",
+			"prefix", prefix, "heartbeat", o.Heartbeat)
+	}
 	s.transports = transports.Set(cfg, !o.DisableWebsocket)
 	if !o.DisableWebsocket && !o.DisableRawWebsocket {
 		s.raw = transports.RawWebsocket(cfg)
 	}
 	return s
 }
+
+// heartbeatWarnAt is the heartbeat at which New warns: nginx's
+// proxy_read_timeout and haproxy's usual server timeout are 60 s, and a
+// connection idle that long is cut.
+const heartbeatWarnAt = 60 * time.Second
 
 // ServeHTTP routes a request under the prefix: the greeting, /info, the
 // iframe page, the sockjs-client script, /websocket and the session URLs
@@ -159,21 +179,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header()["Cache-Control"] = noCacheHeader
 		if s.opts.JSessionID {
-			setJSessionID(w, r)
+			s.setJSessionID(w, r)
 		}
 	}
 	t.Serve(w, r, sessionID)
-}
-
-// relativePath returns the path of r below the Server's mount point.
-func (s *Server) relativePath(r *http.Request) (string, bool) {
-	if s.prefix == "" {
-		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePath != "" {
-			return rc.RoutePath, true
-		}
-		return r.URL.Path, true
-	}
-	return strings.CutPrefix(r.URL.Path, s.prefix)
 }
 
 // sockjsURL is the sockjs-client URL of the iframe page: the configured
@@ -204,9 +213,15 @@ func (c *iframeCache) get(sockjsURL string) *info.Static {
 	return p
 }
 
+// maxIDLen bounds server and session ids. sockjs-client sends 3 and 8
+// characters; a custom sessionId option may choose longer ones, but no
+// client needs kilobytes, and every open session keeps its id.
+const maxIDLen = 128
+
 // parseSessionPath splits "/<server>/<session>/<transport>". Server and
-// session ids must be non-empty and contain no dot; the server id only
-// routes requests in load balancers and is otherwise ignored.
+// session ids must be non-empty, at most maxIDLen bytes and contain no
+// dot; the server id only routes requests in load balancers and is
+// otherwise ignored.
 func parseSessionPath(p string) (sessionID, transport string, ok bool) {
 	p, ok = strings.CutPrefix(p, "/")
 	if !ok {
@@ -214,12 +229,14 @@ func parseSessionPath(p string) (sessionID, transport string, ok bool) {
 	}
 	serverID, p, ok1 := strings.Cut(p, "/")
 	sessionID, transport, ok2 := strings.Cut(p, "/")
-	if !ok1 || !ok2 || serverID == "" || sessionID == "" ||
-		strings.Contains(serverID, ".") || strings.Contains(sessionID, ".") ||
-		strings.Contains(transport, "/") {
+	if !ok1 || !ok2 || !validID(serverID) || !validID(sessionID) || strings.Contains(transport, "/") {
 		return "", "", false
 	}
 	return sessionID, transport, true
+}
+
+func validID(id string) bool {
+	return id != "" && len(id) <= maxIDLen && !strings.Contains(id, ".")
 }
 
 // isIframePath reports whether p is /iframe.html or /iframe-<version>.html.
@@ -270,13 +287,18 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, reason, msg stri
 }
 
 // setJSessionID sets the JSESSIONID cookie load balancers use for sticky
-// sessions, keeping the client's value if it sent one.
-func setJSessionID(w http.ResponseWriter, r *http.Request) {
-	value := "dummy"
-	if c, err := r.Cookie("JSESSIONID"); err == nil && c.Value != "" {
-		value = c.Value
+// sessions, keeping the client's value if it sent one. Over HTTPS the
+// cookie is SameSite=None and Secure: without that it is a third-party
+// cookie to a cross-origin page, which current browsers do not send back.
+func (s *Server) setJSessionID(w http.ResponseWriter, r *http.Request) {
+	c := &http.Cookie{Name: "JSESSIONID", Value: "dummy", Path: "/"}
+	if old, err := r.Cookie("JSESSIONID"); err == nil && old.Value != "" {
+		c.Value = old.Value
 	}
-	http.SetCookie(w, &http.Cookie{Name: "JSESSIONID", Value: value, Path: "/"})
+	if isHTTPS(r, s.opts.TrustedProxies) {
+		c.Secure, c.SameSite = true, http.SameSiteNoneMode
+	}
+	http.SetCookie(w, c)
 }
 
 // Shutdown closes every session with CodeGoingAway ("Server shutting

@@ -61,6 +61,17 @@ func TestMounting(t *testing.T) {
 			mux.Handle("/a/b/echo", srv)
 			return mux
 		}, "/a/b/echo"},
+		{"ServeMux pattern with a wildcard, prefix from the pattern", func() http.Handler {
+			mux := http.NewServeMux()
+			mux.Handle("/rooms/{room}/chat/", sockjs.New("", echo, nil))
+			return mux
+		}, "/rooms/blue/chat"},
+		{"ServeMux pattern with a wildcard, prefix given", func() http.Handler {
+			mux := http.NewServeMux()
+			srv := sockjs.New("/rooms/{room}/chat", echo, nil)
+			mux.Handle("/rooms/{room}/chat/", srv)
+			return mux
+		}, "/rooms/red/chat"},
 		{"StripPrefix", func() http.Handler {
 			mux := http.NewServeMux()
 			mux.Handle("/echo/", http.StripPrefix("/echo", sockjs.New("", echo, nil)))
@@ -117,6 +128,43 @@ func TestRequestKeepsChiURLParams(t *testing.T) {
 	if !got["blue"] || !got["red"] {
 		t.Fatalf("rooms seen: %v, want blue and red", got)
 	}
+}
+
+// Under an http.ServeMux pattern, the application reads the wildcards of
+// the route the session was opened on, whether the prefix is given or
+// left to the pattern.
+func TestRequestKeepsServeMuxPathValues(t *testing.T) {
+	for _, prefix := range []string{"", "/rooms/{room}/chat"} {
+		t.Run(prefix, func(t *testing.T) {
+			rooms := make(chan string, 2)
+			mux := http.NewServeMux()
+			mux.Handle("/rooms/{room}/chat/", sockjs.New(prefix, func(s *sockjs.Session) {
+				_, _ = s.Recv(context.Background())
+				rooms <- s.Request().PathValue("room")
+			}, nil))
+			base := serve(t, mux)
+			for _, room := range []string{"blue", "red"} {
+				u := base + "/rooms/" + room + "/chat/0/" + newID()
+				expect(t, post(t, u+"/xhr", ""), 200, "o\n")
+				expect(t, post(t, u+"/xhr_send", `["x"]`), 204, "")
+			}
+			got := map[string]bool{<-rooms: true, <-rooms: true}
+			if !got["blue"] || !got["red"] {
+				t.Fatalf("rooms seen: %v, want blue and red", got)
+			}
+			// Paths outside the pattern's shape are not SockJS paths.
+			expect(t, do(t, "GET", base+"/rooms//chat/info", "", nil), 404, "404 page not found\n")
+		})
+	}
+}
+
+func TestMultiSegmentWildcardPrefixPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("New accepted a {name...} prefix")
+		}
+	}()
+	sockjs.New("/files/{path...}", echo, nil)
 }
 
 func TestRequestSnapshot(t *testing.T) {
@@ -563,4 +611,88 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Over HTTPS the JSESSIONID cookie must be SameSite=None and Secure, or a
+// cross-origin page never sends it back; over plain HTTP it stays as the
+// protocol suite expects.
+func TestJSessionIDCookie(t *testing.T) {
+	proxy := netip.MustParsePrefix("10.0.0.0/8")
+	srv := sockjs.New("/echo", echo, &sockjs.Options{JSessionID: true, TrustedProxies: []netip.Prefix{proxy}})
+	plain := serve(t, fakeClient(srv))
+	tlsServer := httptest.NewTLSServer(srv)
+	t.Cleanup(tlsServer.Close)
+	tests := []struct {
+		name   string
+		base   string
+		client *http.Client
+		header map[string]string
+		secure bool
+	}{
+		{"plain HTTP", plain, http.DefaultClient, nil, false},
+		{"TLS", tlsServer.URL, tlsServer.Client(), nil, true},
+		{"trusted proxy says https", plain, http.DefaultClient, map[string]string{"X-Test-Peer": "10.1.2.3:1000", "X-Forwarded-Proto": "https"}, true},
+		{"trusted proxy says http", plain, http.DefaultClient, map[string]string{"X-Test-Peer": "10.1.2.3:1000", "X-Forwarded-Proto": "http"}, false},
+		{"trusted proxy appends to a forged https", plain, http.DefaultClient, map[string]string{"X-Test-Peer": "10.1.2.3:1000", "X-Forwarded-Proto": "https, http"}, false},
+		{"client forges https", plain, http.DefaultClient, map[string]string{"X-Test-Peer": "192.0.2.1:1000", "X-Forwarded-Proto": "https"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest("POST", tt.base+"/echo/000/"+newID()+"/xhr", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := tt.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			cookie := resp.Header.Get("Set-Cookie")
+			if !strings.HasPrefix(cookie, "JSESSIONID=dummy; Path=/") {
+				t.Fatalf("Set-Cookie: %q", cookie)
+			}
+			secure := strings.Contains(cookie, "; Secure") && strings.Contains(cookie, "; SameSite=None")
+			if secure != tt.secure || strings.Contains(cookie, "SameSite") != tt.secure {
+				t.Fatalf("Set-Cookie: %q, want secure %v", cookie, tt.secure)
+			}
+		})
+	}
+}
+
+// Ids far longer than any client sends are refused with 404 and open no
+// session, on every transport.
+func TestOversizedIDs(t *testing.T) {
+	opened := make(chan struct{}, 10)
+	srv := sockjs.New("/echo", func(s *sockjs.Session) { opened <- struct{}{} }, nil)
+	base := serve(t, srv) + "/echo"
+	long := strings.Repeat("x", 64<<10)
+	for _, path := range []string{"/000/" + long, "/" + long + "/abcdefgh"} {
+		for _, transport := range []string{"xhr", "xhr_streaming", "xhr_send", "eventsource"} {
+			if r := do(t, "POST", base+path+"/"+transport, `["x"]`, nil); r.status != http.StatusNotFound {
+				t.Errorf("%s with a %d-byte id: %d", transport, len(long), r.status)
+			}
+		}
+		_, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+path+"/websocket", nil)
+		if err == nil || resp == nil || resp.StatusCode != http.StatusNotFound {
+			t.Errorf("websocket with a long id: %v", err)
+		}
+	}
+	select {
+	case <-opened:
+		t.Fatal("a session opened")
+	default:
+	}
+}
+
+func TestLongHeartbeatWarns(t *testing.T) {
+	for hb, warn := range map[time.Duration]bool{0: false, 59 * time.Second: false, 60 * time.Second: true, time.Hour: true} {
+		var logs syncBuffer
+		sockjs.New("/echo", echo, &sockjs.Options{Heartbeat: hb, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if got := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "heartbeat="); got != warn {
+			t.Errorf("heartbeat %v: warned %v, want %v: %s", hb, got, warn, logs.String())
+		}
+	}
 }
