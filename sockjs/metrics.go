@@ -23,7 +23,8 @@ type Metrics interface {
 	SlowClient(transport string)
 	// Refused counts requests refused, by reason: "origin",
 	// "session_limit", "session_binding", "body_too_large", "bad_payload",
-	// "callback", "recv_queue_full", "shutting_down".
+	// "callback", "recv_queue_full", "shutting_down", "unauthorized" (a
+	// session Options.Authenticate refused).
 	Refused(reason string)
 	// ReceiverConflict counts receivers turned away with 2010 because
 	// another was attached to the session.

@@ -66,6 +66,12 @@ type Options struct {
 	SendQueueBytes    int
 	SendQueueMessages int
 
+	// SendTimeout is how long Session.SendContext (and so a hub's
+	// Publish) waits for room in a full send queue before it closes the
+	// session with CodeSlowClient, as a client too slow to keep up. Zero
+	// means 3 seconds.
+	SendTimeout time.Duration
+
 	// RecvQueue is how many incoming messages wait for Session.Recv before
 	// the sender is slowed down. Zero means 256.
 	RecvQueue int
@@ -101,6 +107,19 @@ type Options struct {
 	// the peer address is the client.
 	TrustedProxies []netip.Prefix
 
+	// Authenticate, when set, decides whether a session may open, from
+	// the request that opens it (its cookies, headers, query), before the
+	// handler runs: on websocket once the connection is upgraded, on the
+	// HTTP transports at the session's first request. It runs once per
+	// session; /info, the iframe page and the client script never call it.
+	// The Identity it returns is the session's (Session.User,
+	// Session.Identity). An error refuses the session: the client's first
+	// and only frame is a close frame with the code and reason of a
+	// *Refusal, or CodeUnauthorized (4001, "Unauthorized") for any other
+	// error, and the handler never runs. It may be called from many
+	// goroutines at once. Nil means every session opens, anonymous.
+	Authenticate func(r *http.Request) (Identity, error)
+
 	// Logger receives the server's logs. Nil means no logs.
 	Logger *slog.Logger
 
@@ -121,6 +140,7 @@ const (
 	DefaultMaxMessageSize    = 1 << 20
 	DefaultSendQueueBytes    = 4 << 20
 	DefaultSendQueueMessages = 16384
+	DefaultSendTimeout       = 3 * time.Second
 	DefaultRecvQueue         = 256
 	DefaultRecvTimeout       = 10 * time.Second
 	DefaultWriteTimeout      = 10 * time.Second
@@ -139,6 +159,7 @@ func (o *Options) withDefaults() Options {
 	setDefault(&r.MaxMessageSize, DefaultMaxMessageSize)
 	setDefault(&r.SendQueueBytes, DefaultSendQueueBytes)
 	setDefault(&r.SendQueueMessages, DefaultSendQueueMessages)
+	setDefault(&r.SendTimeout, DefaultSendTimeout)
 	setDefault(&r.RecvQueue, DefaultRecvQueue)
 	setDefault(&r.RecvTimeout, DefaultRecvTimeout)
 	setDefault(&r.WriteTimeout, DefaultWriteTimeout)

@@ -76,6 +76,7 @@ func New(prefix string, h HandlerFunc, opts *Options) *Server {
 		limits: session.Limits{
 			SendQueueBytes:    o.SendQueueBytes,
 			SendQueueMessages: o.SendQueueMessages,
+			SendTimeout:       o.SendTimeout,
 			RecvQueue:         o.RecvQueue,
 			RecvTimeout:       o.RecvTimeout,
 			DisconnectDelay:   o.DisconnectDelay,
@@ -336,9 +337,24 @@ func (x sessions) Lookup(r *http.Request, id string) *session.Session {
 
 func (x sessions) OpenHTTP(r *http.Request, id, transport string) (*session.Session, error) {
 	key := x.key(r)
-	ss, created := x.s.registry.GetOrCreate(id, x.s.opts.MaxSessions, func() *session.Session {
-		return session.New(id, key, x.s.limits, x.s.registry.Remove)
-	})
+	if ss := x.s.registry.Get(id); ss != nil {
+		if ss.Owner() != key {
+			return nil, transports.ErrNotYours
+		}
+		return ss, nil
+	}
+	// A new session: authenticate (application code, so no lock held)
+	// and, if refused, refuse the session before anyone can see it, so
+	// that this and every later request for it get its close frame.
+	ident, refusal := x.s.authenticate(r)
+	fresh := session.New(id, key, x.s.limits, x.s.registry.Remove)
+	if refusal != nil {
+		refuseSession(fresh, refusal)
+	}
+	ss, created := x.s.registry.GetOrCreate(id, x.s.opts.MaxSessions, func() *session.Session { return fresh })
+	if !created {
+		fresh.Stop() // another request opened it first, or none may open
+	}
 	switch {
 	case ss == nil && x.s.registry.Closed():
 		return nil, transports.ErrShuttingDown
@@ -346,21 +362,28 @@ func (x sessions) OpenHTTP(r *http.Request, id, transport string) (*session.Sess
 		return nil, transports.ErrSessionLimit
 	case !created && ss.Owner() != key:
 		return nil, transports.ErrNotYours
-	case created:
-		x.s.start(ss, r, transport)
+	case created && refusal == nil:
+		x.s.start(ss, r, transport, ident)
 	}
 	return ss, nil
 }
 
 func (x sessions) OpenWebsocket(r *http.Request, id, transport string) (*session.Session, error) {
+	ident, refusal := x.s.authenticate(r)
 	ss := session.New(id, "", x.s.limits, nil)
+	if refusal != nil {
+		// Served like any session, its one frame the close frame; not
+		// registered, as nothing else may find it.
+		refuseSession(ss, refusal)
+		return ss, nil
+	}
 	if !x.s.registry.Add(ss, x.s.opts.MaxSessions) {
 		if x.s.registry.Closed() {
 			return nil, transports.ErrShuttingDown
 		}
 		return nil, transports.ErrSessionLimit
 	}
-	x.s.start(ss, r, transport)
+	x.s.start(ss, r, transport, ident)
 	return ss, nil
 }
 
@@ -378,8 +401,8 @@ func (s *Server) goTracked(f func()) {
 }
 
 // start runs the application's handler for a new session.
-func (s *Server) start(ss *session.Session, r *http.Request, transport string) {
-	pub := &Session{s: ss, req: snapshotRequest(r), transport: transport, opened: time.Now(), metrics: s.opts.Metrics}
+func (s *Server) start(ss *session.Session, r *http.Request, transport string, id Identity) {
+	pub := &Session{s: ss, req: snapshotRequest(r), transport: transport, opened: time.Now(), metrics: s.opts.Metrics, id: id}
 	s.opts.Metrics.SessionOpened(transport)
 	log := s.opts.Logger
 	remote := r.RemoteAddr // not r itself: the handler outlives the request

@@ -67,6 +67,7 @@ type Session struct {
 	transport string
 	opened    time.Time
 	metrics   Metrics
+	id        Identity
 }
 
 // ID returns the session id, chosen by the client. It is not a secret
@@ -77,6 +78,15 @@ func (s *Session) ID() string { return s.s.ID() }
 // "websocket", "xhr_streaming", "xhr", "eventsource", "htmlfile", "jsonp",
 // or "rawwebsocket" for <prefix>/websocket.
 func (s *Session) Transport() string { return s.transport }
+
+// User returns the user Options.Authenticate gave the session; empty
+// when anonymous.
+func (s *Session) User() string { return s.id.User }
+
+// Identity returns what Options.Authenticate found of the client; the
+// zero Identity when there is no Authenticate. Its Attrs must not be
+// modified.
+func (s *Session) Identity() Identity { return s.id }
 
 // Request returns a copy of the request that opened the session, for its
 // headers, cookies, remote address, URL and (with chi) URL parameters. Its
@@ -92,6 +102,24 @@ func (s *Session) Request() *http.Request { return s.req }
 func (s *Session) Send(msg string) error {
 	err := s.s.Send(msg)
 	if err == ErrSlowClient { // returned once, by the Send that closed the session
+		s.metrics.SlowClient(s.transport)
+	}
+	return err
+}
+
+// SendContext queues msg for the client as Send does, but when the send
+// queue is full it waits, holding no lock, for room, for ctx, or for the
+// session's end. If the queue stays full for Options.SendTimeout, the
+// session is closed with CodeSlowClient and ErrSlowClient returned.
+//
+// Use Send where a message must never hold up the caller (a reply from
+// the session's own handler, a notice to one client); use SendContext
+// where the caller should slow down to the client's pace instead of
+// piling up messages, as a producer that fans out does (package
+// sockjs/hub publishes with it).
+func (s *Session) SendContext(ctx context.Context, msg string) error {
+	err := s.s.SendContext(ctx, msg)
+	if err == ErrSlowClient {
 		s.metrics.SlowClient(s.transport)
 	}
 	return err
