@@ -15,15 +15,20 @@ var (
 	ErrSlowClient   = errors.New("sockjs: send queue full")
 	ErrRecvTimeout  = errors.New("sockjs: receive queue full")
 	ErrReceiverBusy = errors.New("sockjs: another connection still open")
+	ErrOpened       = errors.New("sockjs: session already opened")
 )
 
-// Limits bound a session's queues. Every field must be positive.
+// Limits bound a session's queues. Every field but SendTimeout must be
+// positive.
 type Limits struct {
 	SendQueueBytes    int
 	SendQueueMessages int
-	RecvQueue         int
-	RecvTimeout       time.Duration
-	DisconnectDelay   time.Duration
+	// SendTimeout is how long SendContext waits for room in a full send
+	// queue before it closes the session; zero means it does not wait.
+	SendTimeout     time.Duration
+	RecvQueue       int
+	RecvTimeout     time.Duration
+	DisconnectDelay time.Duration
 }
 
 // FrameKind says which frame a Batch carries.
@@ -68,8 +73,9 @@ const (
 // work, another lock, or application code. The receiver that holds the
 // lease learns that there is something to write through the wake function
 // it gave Attach, which is called without mu held; readers of the
-// incoming queue learn of messages through recvReady, and senders waiting
-// for room in it through roomReady. Each notification channel has capacity
+// incoming queue learn of messages through recvReady, senders waiting
+// for room in it through roomReady, and publishers waiting for room in the
+// outgoing queue through sendRoom. Each notification channel has capacity
 // 1 and a waiter that leaves work behind passes the notification on, so no
 // wake-up is lost and none blocks.
 type Session struct {
@@ -95,6 +101,7 @@ type Session struct {
 	// Channels only some sessions ever wait on, made by the first waiter
 	// (see lazyChan); signal on a nil one does nothing.
 	roomReady   chan struct{} // room in the incoming queue
+	sendRoom    chan struct{} // a receiver emptied the outgoing queue (see SendContext)
 	released    chan struct{} // the receiver lease was released
 	handled     chan struct{} // the application is waiting in Recv (see AwaitHandled)
 	wake        func()        // the attached receiver's: there is something new to take
@@ -172,23 +179,134 @@ func (s *Session) Send(msg string) error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
-	if len(s.outbox) >= s.limits.SendQueueMessages || s.outboxBytes+len(msg) > s.limits.SendQueueBytes {
-		s.closeLocked(closecode.SlowClient, "Send queue full")
-		wake := s.wake
-		s.mu.Unlock()
-		s.afterClose(wake)
+	if !s.fitsLocked(msg) {
+		s.slowClientLocked() // unlocks
 		return ErrSlowClient
 	}
+	s.queueLocked(msg) // unlocks
+	return nil
+}
+
+// SendContext queues msg as Send does, but when the send queue is full it
+// waits, holding no lock, for a receiver to take the queue, for ctx, or for
+// the session's end. If msg finds no room within Limits.SendTimeout, the
+// session is closed with closecode.SlowClient and ErrSlowClient returned;
+// a message larger than the whole queue can never fit and does that at
+// once. When ctx ends first, msg is not queued and ctx.Err() is returned;
+// when the session ends first, ErrClosed. Any number of goroutines may
+// wait at once; each is woken in turn as room comes.
+func (s *Session) SendContext(ctx context.Context, msg string) error {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		s.mu.Lock()
+		if s.state != stateOpen {
+			s.mu.Unlock()
+			return ErrClosed
+		}
+		if s.fitsLocked(msg) {
+			s.queueAfterWaitLocked(msg, timer != nil) // unlocks
+			return nil
+		}
+		if len(msg) > s.limits.SendQueueBytes || s.limits.SendTimeout <= 0 {
+			s.slowClientLocked() // unlocks
+			return ErrSlowClient
+		}
+		room := lazyChan(&s.sendRoom)
+		s.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(s.limits.SendTimeout)
+		}
+		select {
+		case <-room:
+		case <-s.ctx.Done():
+			return ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			s.mu.Lock()
+			switch {
+			case s.state != stateOpen:
+				s.mu.Unlock()
+				return ErrClosed
+			case s.fitsLocked(msg): // room came as the time ran out
+				s.queueAfterWaitLocked(msg, true) // unlocks
+				return nil
+			}
+			s.slowClientLocked() // unlocks
+			return ErrSlowClient
+		}
+	}
+}
+
+// fitsLocked reports whether msg fits in the send queue.
+func (s *Session) fitsLocked(msg string) bool {
+	return len(s.outbox) < s.limits.SendQueueMessages && s.outboxBytes+len(msg) <= s.limits.SendQueueBytes
+}
+
+// queueAfterWaitLocked queues msg for SendContext and unlocks mu. A
+// publisher that waited passes the news of room on to the next one
+// waiting, if room is left after msg: each signal wakes one waiter.
+func (s *Session) queueAfterWaitLocked(msg string, waited bool) {
+	var room chan struct{}
+	if waited && len(s.outbox)+1 < s.limits.SendQueueMessages && s.outboxBytes+len(msg) < s.limits.SendQueueBytes {
+		room = s.sendRoom
+	}
+	s.queueLocked(msg)
+	signal(room)
+}
+
+// queueLocked appends msg to the send queue, unlocks mu and wakes the
+// receiver if msg is the first of a batch: the receiver takes the whole
+// queue at once, so later messages need no wake-up of their own.
+func (s *Session) queueLocked(msg string) {
 	s.outbox = append(s.outbox, msg)
 	s.outboxBytes += len(msg)
-	// Only the first message of a batch needs to wake the receiver: it
-	// takes the whole outbox at once.
 	wake := s.wake
 	first := len(s.outbox) == 1
 	s.mu.Unlock()
 	if first && wake != nil {
 		wake()
 	}
+}
+
+// slowClientLocked closes the open session for a full send queue and
+// unlocks mu.
+func (s *Session) slowClientLocked() {
+	s.closeLocked(closecode.SlowClient, "Send queue full")
+	wake := s.wake
+	s.mu.Unlock()
+	s.afterClose(wake)
+}
+
+// Refuse closes a session whose open frame has not been handed out, so
+// that the first and only frame its receivers get is the close frame with
+// code and reason: the client is turned away (sockjs-client takes a first
+// frame c[code,reason] as the close) without the session ever opening.
+// Anything already queued is dropped. It returns ErrOpened once the open
+// frame has gone to a receiver (use Close then) and ErrClosed if the
+// session is closed already.
+func (s *Session) Refuse(code int, reason string) error {
+	s.mu.Lock()
+	switch {
+	case s.state != stateOpen:
+		s.mu.Unlock()
+		return ErrClosed
+	case s.openSent:
+		s.mu.Unlock()
+		return ErrOpened
+	}
+	s.openSent = true // no open frame: the close frame comes first
+	clear(s.outbox)
+	s.outbox, s.outboxBytes = s.outbox[:0], 0
+	s.closeLocked(code, reason)
+	wake := s.wake
+	s.mu.Unlock()
+	s.afterClose(wake)
 	return nil
 }
 
@@ -291,6 +409,8 @@ func (s *Session) tryAttach(wake func()) (chan struct{}, error) {
 // the same critical section, so a request that follows always finds it free.
 func (s *Session) Take(b *Batch, budget int, heartbeat bool) {
 	b.Reset()
+	var room chan struct{} // publishers waiting in SendContext, told after unlocking
+	defer func() { signal(room) }()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -303,6 +423,7 @@ func (s *Session) Take(b *Batch, budget int, heartbeat bool) {
 		b.Messages, s.outbox = s.outbox, b.Messages[:0]
 		n, bytes := len(b.Messages), s.outboxBytes
 		s.outboxBytes = 0
+		room = s.sendRoom
 		if budget >= 0 && messagesFrameLen(n, bytes) >= budget {
 			b.Final = true
 		}
