@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sockjsd/sockjsd/internal/closecode"
+	"github.com/sockjsd/sockjsd/internal/ws"
 )
 
 // Hixie-76 (draft-hixie-thewebsocketprotocol-76), the websocket of Safari
@@ -62,7 +63,7 @@ func upgradeHixie76(w http.ResponseWriter, r *http.Request, maxMessage int64, ti
 		return nil, err
 	}
 	_ = conn.SetDeadline(time.Time{})
-	guarded := &closeGuard{Conn: conn, isClose: isHixieClose}
+	guarded := ws.NewGuard(conn, isHixieClose, false)
 	return &hixieConn{conn: guarded, r: brw.Reader, max: maxMessage}, nil
 }
 
@@ -148,7 +149,7 @@ func (h *hixieConn) ReadMessage() ([]byte, error) {
 
 // errHixieTooBig ends the connection: hixie-76 has no close code, so the
 // client gets only the closing handshake.
-var errHixieTooBig error = &wsReadEnd{code: closecode.TooBig, reason: "Message too big", bad: true}
+var errHixieTooBig error = &ws.CloseError{Code: closecode.TooBig, Reason: "Message too big", Protocol: true}
 
 // WriteText frames the message in place: 0x00 in the last byte of the
 // headroom, 0xFF after it.

@@ -1,9 +1,7 @@
 package transports
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"net"
 	"net/http"
@@ -12,24 +10,21 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sockjsd/sockjsd/internal/closecode"
-
-	"github.com/gorilla/websocket"
-
+	"github.com/sockjsd/sockjsd/internal/ws"
 	"github.com/sockjsd/sockjsd/session"
 )
 
 // wsConn is the part of a websocket connection the stream uses; RFC 6455
-// (rfc6455.go) and hixie-76 each implement it. The writing methods other
-// than WriteClose are called by the stream's writer only, one at a time;
-// WriteClose, SetReadDeadline and Close may be called from any goroutine
-// (each write is one Write call of a whole frame, and the closeGuard under
-// the conn serialises them).
+// (package internal/ws, through rfc6455Conn) and hixie-76 each implement
+// it. The writing methods other than WriteClose are called by the stream's
+// writer only, one at a time; WriteClose, SetReadDeadline and Close may be
+// called from any goroutine (each write is one Write call of a whole
+// frame, and the ws.Guard under the conn serialises them).
 type wsConn interface {
 	// ReadMessage returns the next data message, valid until the next
-	// call. A *wsReadEnd error is the peer's close frame or input to
+	// call. A *ws.CloseError is the peer's close frame or input to
 	// answer with a close frame; any other error ends the connection.
 	ReadMessage() ([]byte, error)
 	// WriteText sends buf[wsHeadroom:] as one text message. The headroom
@@ -54,8 +49,13 @@ type wsConn interface {
 }
 
 // wsHeadroom is the room a message needs before it for the longest
-// websocket frame header (2 bytes, and 8 of length).
-const wsHeadroom = 10
+// websocket frame header.
+const wsHeadroom = ws.Headroom
+
+// rfc6455Conn is an RFC 6455 connection as the stream uses it.
+type rfc6455Conn struct{ *ws.Conn }
+
+func (c rfc6455Conn) netConn() net.Conn { return c.NetConn() }
 
 // websocketTransport serves the framed websocket transport
 // (<session URL>/websocket) and, when raw is set, <prefix>/websocket, which
@@ -64,7 +64,7 @@ type websocketTransport struct {
 	cfg      *Config
 	raw      bool
 	once     sync.Once
-	upgrader websocket.Upgrader
+	upgrader *ws.Upgrader
 }
 
 func (t *websocketTransport) Allow() string { return "GET" }
@@ -75,11 +75,6 @@ func (t *websocketTransport) name() string {
 	}
 	return "websocket"
 }
-
-// writeBuffers is gorilla's write buffer pool, which it never uses here:
-// it only writes the handshake, then rfc6455.go takes over. Setting a pool
-// keeps gorilla from adopting net/http's 4 KiB write buffer.
-var writeBuffers sync.Pool
 
 func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessionID string) {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
@@ -99,20 +94,20 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 		conn = c
 	} else {
 		t.once.Do(func() {
-			t.upgrader = websocket.Upgrader{
-				// No ReadBufferSize: gorilla then reuses net/http's reader
-				// rather than allocate one, and it never reads anyway.
-				HandshakeTimeout: t.cfg.WriteTimeout,
-				WriteBufferPool:  &writeBuffers,
-				CheckOrigin:      t.cfg.CheckOrigin,
-			}
+			t.upgrader = ws.NewUpgrader(ws.Config{
+				MaxMessageSize: t.cfg.MaxMessageSize,
+				WriteTimeout:   t.cfg.WriteTimeout,
+				CheckOrigin:    t.cfg.CheckOrigin,
+			})
 		})
-		c, err := t.upgrader.Upgrade(guardedHijacker{w, !t.raw}, r, nil)
+		// The framed transport's open frame follows the handshake at once,
+		// so the handshake waits for it; the raw endpoint writes nothing
+		// until a message.
+		c, err := t.upgrader.Upgrade(w, r, !t.raw)
 		if err != nil {
 			return // the upgrader has answered
 		}
-		// Only the network connection is kept: frames are ours from here on.
-		conn = newRFC6455Conn(c.NetConn(), t.cfg.MaxMessageSize, t.cfg.WriteTimeout)
+		conn = rfc6455Conn{c}
 	}
 	s, err := t.cfg.Sessions.OpenWebsocket(r, sessionID, t.name())
 	if err != nil {
@@ -224,7 +219,7 @@ func (c *wsStream) end(code int, reason string, why readEnd) {
 // halfClose for why not at once).
 func lingerClose(nc net.Conn) {
 	under := nc
-	if g, ok := nc.(*closeGuard); ok {
+	if g, ok := nc.(*ws.Guard); ok {
 		under = g.Conn
 	}
 	halfClose(under)
@@ -266,14 +261,14 @@ func (c *wsStream) logBadPayload(err error) {
 }
 
 func readErrorEnd(err error) (code int, reason string, end readEnd) {
-	var e *wsReadEnd
+	var e *ws.CloseError
 	switch {
 	case !errors.As(err, &e):
 		return closecode.Interrupted, "Connection interrupted", peerGone
-	case e.bad:
-		return e.code, e.reason, badInput
+	case e.Protocol:
+		return e.Code, e.Reason, badInput
 	}
-	return e.code, e.reason, peerGone // the peer's close frame, answered
+	return e.Code, e.Reason, peerGone // the peer's close frame, answered
 }
 
 // deliver hands one websocket message's SockJS messages to the session;
@@ -420,20 +415,6 @@ func (t *websocketTransport) countOut(b *session.Batch) {
 	}
 }
 
-// truncateReason shortens a close reason to the 123 bytes a close frame
-// has room for, on a rune boundary.
-func truncateReason(s string) string {
-	const max = 123
-	if len(s) <= max {
-		return s
-	}
-	i := max
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i]
-}
-
 func headerHasToken(h http.Header, name, token string) bool {
 	for _, v := range h.Values(name) {
 		for v != "" {
@@ -445,88 +426,4 @@ func headerHasToken(h http.Header, name, token string) bool {
 		}
 	}
 	return false
-}
-
-// guardedHijacker hands gorilla's Upgrade the hijacked connection wrapped
-// in a closeGuard, so that gorilla's write of the handshake passes the same
-// guard as our frames. With holdHandshake the guard keeps the handshake
-// back and sends it with the first frame, the open frame, in one write
-// (writev on TCP): a system call and a packet fewer per connection. Only
-// where a frame surely follows at once: the raw endpoint writes nothing
-// until a message.
-type guardedHijacker struct {
-	http.ResponseWriter
-	holdHandshake bool
-}
-
-func (g guardedHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, brw, err := http.NewResponseController(g.ResponseWriter).Hijack()
-	if err != nil {
-		return nil, nil, err
-	}
-	return &closeGuard{Conn: conn, isClose: isRFC6455Close, holdNext: g.holdHandshake}, brw, nil
-}
-
-// isRFC6455Close reports whether p, a whole frame the server writes, is a
-// close frame (FIN, opcode 8; a server's frames are not masked).
-func isRFC6455Close(p []byte) bool { return len(p) > 0 && p[0] == 0x80|opClose }
-
-// closeGuard is a websocket connection whose writes stop at the close
-// frame: an endpoint must send nothing after it (browsers fail the
-// connection with "Data frame received after close"), and frames come
-// from more than one goroutine. Every write is a whole frame.
-type closeGuard struct {
-	net.Conn
-	isClose func(frame []byte) bool
-
-	mu       sync.Mutex // held across each write, so that the check and the write are one step
-	closed   bool       // a close frame has been written
-	holdNext bool       // keep the next write (the handshake) back, in held
-	held     []byte     // written before the next frame, in the same system call
-}
-
-var errCloseSent = errors.New("sockjs: websocket close frame already sent")
-
-func (g *closeGuard) Write(frame []byte) (int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return 0, errCloseSent
-	}
-	if g.holdNext {
-		g.holdNext = false
-		g.held = append([]byte(nil), frame...)
-		return len(frame), nil
-	}
-	g.closed = g.isClose(frame)
-	if g.held == nil {
-		return g.Conn.Write(frame)
-	}
-	held := len(g.held)
-	bufs := net.Buffers{g.held, frame} // one writev on TCP; two writes over TLS
-	g.held = nil
-	n, err := bufs.WriteTo(g.Conn)
-	return max(0, int(n)-held), err
-}
-
-// wsFrame writes the header of a final, unmasked frame carrying
-// buf[wsHeadroom:] into the end of the headroom and returns the frame.
-func wsFrame(buf []byte, opcode int) []byte {
-	n := len(buf) - wsHeadroom
-	var start int
-	switch {
-	case n < 126:
-		start = wsHeadroom - 2
-		buf[start+1] = byte(n)
-	case n <= 0xFFFF:
-		start = wsHeadroom - 4
-		buf[start+1] = 126
-		binary.BigEndian.PutUint16(buf[start+2:], uint16(n))
-	default:
-		start = 0
-		buf[1] = 127
-		binary.BigEndian.PutUint64(buf[2:], uint64(n))
-	}
-	buf[start] = 0x80 | byte(opcode) // FIN: every message is one frame
-	return buf[start:]
 }

@@ -1,4 +1,4 @@
-package transports
+package ws
 
 import (
 	"bytes"
@@ -406,14 +406,14 @@ type rfcResult struct {
 
 // runRFC6455 makes the client's writes, closing the client's end after
 // them when closeAfter, and reads messages on the server until an error.
-func runRFC6455(t *testing.T, mode rfcMode, limit int64, writes [][]byte, closeAfter bool) (*rfc6455Conn, rfcResult) {
+func runRFC6455(t *testing.T, mode rfcMode, limit int64, writes [][]byte, closeAfter bool) (*Conn, rfcResult) {
 	t.Helper()
 	server, client := mode.pair(t)
 	deadline := time.Now().Add(5 * time.Second) // against hangs only
 	_ = server.SetDeadline(deadline)
 	_ = client.SetDeadline(deadline)
 
-	c := newRFC6455Conn(&closeGuard{Conn: server, isClose: isRFC6455Close}, limit, time.Second)
+	c := newConn(NewGuard(server, IsClose, false), limit, time.Second)
 	if got := c.in.raw != nil; got != mode.raw {
 		t.Fatalf("raw reading is %v, want %v", got, mode.raw)
 	}
@@ -520,16 +520,16 @@ func checkRFC6455Case(t *testing.T, mode rfcMode, tc rfcCase, limit int64, write
 		t.Errorf("%d pongs, want %d", res.pongs, tc.pongs)
 	}
 
-	var end *wsReadEnd
+	var end *CloseError
 	switch {
 	case tc.end.code == 0:
 		if !isNetworkEnd(res.err) {
 			t.Errorf("error %v (%T), want a network error", res.err, res.err)
 		}
 	case !errors.As(res.err, &end):
-		t.Errorf("error %v (%T), want a *wsReadEnd %+v", res.err, res.err, tc.end)
-	case end.bad != tc.end.bad || end.code != tc.end.code || !tc.end.bad && end.reason != tc.end.reason:
-		t.Errorf("got wsReadEnd{code: %d, reason: %q, bad: %v}, want %+v", end.code, end.reason, end.bad, tc.end)
+		t.Errorf("error %v (%T), want a *CloseError %+v", res.err, res.err, tc.end)
+	case end.Protocol != tc.end.bad || end.Code != tc.end.code || !tc.end.bad && end.Reason != tc.end.reason:
+		t.Errorf("got CloseError{Code: %d, Reason: %q, Protocol: %v}, want %+v", end.Code, end.Reason, end.Protocol, tc.end)
 	}
 
 	// A peer's close is answered with its code; nothing else is written.
@@ -566,7 +566,7 @@ func TestRFC6455FragmentLengthOverflow(t *testing.T) {
 				deadline := time.Now().Add(5 * time.Second)
 				_ = server.SetDeadline(deadline)
 				_ = client.SetDeadline(deadline)
-				c := newRFC6455Conn(server, limit, time.Second)
+				c := newConn(server, limit, time.Second)
 				go func() {
 					for _, w := range tc.writes {
 						if _, err := client.Write(w); err != nil {
@@ -583,12 +583,12 @@ func TestRFC6455FragmentLengthOverflow(t *testing.T) {
 						_, err = c.ReadMessage()
 					}
 				}()
-				var end *wsReadEnd
+				var end *CloseError
 				switch {
 				case panicked != nil:
-					t.Errorf("ReadMessage panicked: %v; want wsReadEnd 1009", panicked)
-				case !errors.As(err, &end) || !end.bad || end.code != closecode.TooBig:
-					t.Errorf("ReadMessage: %v, after putting together %d bytes of a message over the %d-byte limit; want wsReadEnd 1009",
+					t.Errorf("ReadMessage panicked: %v; want CloseError 1009", panicked)
+				case !errors.As(err, &end) || !end.Protocol || end.Code != closecode.TooBig:
+					t.Errorf("ReadMessage: %v, after putting together %d bytes of a message over the %d-byte limit; want CloseError 1009",
 						err, len(c.in.msg), limit)
 				}
 			})
@@ -617,7 +617,7 @@ func TestRFC6455ReadInterrupted(t *testing.T) {
 				t.Run(mode.name+"/"+sent.name+"/"+how, func(t *testing.T) {
 					server, client := mode.pair(t)
 					_ = client.SetDeadline(time.Now().Add(5 * time.Second))
-					c := newRFC6455Conn(&closeGuard{Conn: server, isClose: isRFC6455Close}, 1<<20, time.Second)
+					c := newConn(NewGuard(server, IsClose, false), 1<<20, time.Second)
 					ended := make(chan error, 1)
 					go func() {
 						for {
@@ -644,7 +644,7 @@ func TestRFC6455ReadInterrupted(t *testing.T) {
 					case <-time.After(5 * time.Second):
 						t.Fatal("ReadMessage still blocked")
 					}
-					var end *wsReadEnd
+					var end *CloseError
 					switch {
 					case errors.As(err, &end):
 						t.Fatalf("got %v (%+v), want a network error", err, *end)
@@ -677,7 +677,7 @@ func TestRFC6455RawReadHoldsNoBufferWhileWaiting(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	_ = server.SetDeadline(deadline)
 	_ = client.SetDeadline(deadline)
-	c := newRFC6455Conn(server, 1<<20, time.Second)
+	c := newConn(server, 1<<20, time.Second)
 	if c.in.raw == nil {
 		t.Skip("no raw reads on this platform")
 	}
@@ -996,7 +996,7 @@ func FuzzFrameReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
 		server, client := net.Pipe()
 		defer client.Close()
-		c := newRFC6455Conn(server, limit, time.Second)
+		c := newConn(server, limit, time.Second)
 		var events []refEvent
 		c.OnPing(func(p []byte) { events = append(events, refEvent{'p', string(p)}) })
 		c.OnActivity(func() { events = append(events, refEvent{'o', ""}) })
@@ -1039,18 +1039,18 @@ func FuzzFrameReader(f *testing.F) {
 		wg.Wait()
 
 		var got refOutcome
-		var end *wsReadEnd
+		var end *CloseError
 		switch {
-		case errors.As(err, &end) && end.bad:
-			if end.code != 1002 && end.code != 1007 && end.code != 1009 {
-				t.Fatalf("protocol error with code %d", end.code)
+		case errors.As(err, &end) && end.Protocol:
+			if end.Code != 1002 && end.Code != 1007 && end.Code != 1009 {
+				t.Fatalf("protocol error with code %d", end.Code)
 			}
-			got = refOutcome{kind: "bad", code: end.code}
+			got = refOutcome{kind: "bad", code: end.Code}
 		case errors.As(err, &end):
-			if end.code != closecode.NoStatus && !validReceivedCloseCode(end.code) {
-				t.Fatalf("peer's close with code %d", end.code)
+			if end.Code != closecode.NoStatus && !validReceivedCloseCode(end.Code) {
+				t.Fatalf("peer's close with code %d", end.Code)
 			}
-			got = refOutcome{kind: "close", code: end.code, reason: end.reason}
+			got = refOutcome{kind: "close", code: end.Code, reason: end.Reason}
 		case isNetworkEnd(err):
 			got = refOutcome{kind: "net"}
 		default:
@@ -1096,7 +1096,7 @@ func BenchmarkFrameReader(b *testing.B) {
 
 	b.Run("own buffer", func(b *testing.B) {
 		// Frames straddle the 512-byte buffer's refills.
-		c := newRFC6455Conn(&loopConn{data: bytes.Repeat(frame, 9)}, 1<<20, time.Second)
+		c := newConn(&loopConn{data: bytes.Repeat(frame, 9)}, 1<<20, time.Second)
 		b.SetBytes(int64(len(msg)))
 		b.ReportAllocs()
 		for b.Loop() {
@@ -1109,7 +1109,7 @@ func BenchmarkFrameReader(b *testing.B) {
 
 	b.Run("raw tcp", func(b *testing.B) {
 		server, client := rfcTCPPair(b)
-		c := newRFC6455Conn(server, 1<<20, time.Second)
+		c := newConn(server, 1<<20, time.Second)
 		const batch = 64
 		frames := bytes.Repeat(frame, batch)
 		stop := make(chan struct{})
@@ -1151,13 +1151,13 @@ type wrappedTCPConn struct{ *net.TCPConn }
 // descriptor: a wrapper's Read must not be bypassed.
 func TestRFC6455RawOnlyForNetConns(t *testing.T) {
 	server, _ := rfcTCPPair(t)
-	if c := newRFC6455Conn(server, 1<<20, time.Second); c.in.raw == nil {
+	if c := newConn(server, 1<<20, time.Second); c.in.raw == nil {
 		t.Fatal("*net.TCPConn: not read raw")
 	}
-	if c := newRFC6455Conn(&closeGuard{Conn: server, isClose: isRFC6455Close}, 1<<20, time.Second); c.in.raw == nil {
-		t.Fatal("closeGuard over *net.TCPConn: not read raw")
+	if c := newConn(NewGuard(server, IsClose, false), 1<<20, time.Second); c.in.raw == nil {
+		t.Fatal("Guard over *net.TCPConn: not read raw")
 	}
-	if c := newRFC6455Conn(wrappedTCPConn{server.(*net.TCPConn)}, 1<<20, time.Second); c.in.raw != nil {
+	if c := newConn(wrappedTCPConn{server.(*net.TCPConn)}, 1<<20, time.Second); c.in.raw != nil {
 		t.Fatal("a wrapper embedding *net.TCPConn is read raw, bypassing its Read")
 	}
 }
@@ -1166,7 +1166,7 @@ func TestRFC6455RawOnlyForNetConns(t *testing.T) {
 // the reader hold what arrived, not what was announced.
 func TestRFC6455AnnouncedLengthNotAllocated(t *testing.T) {
 	server, client := rfcTCPPair(t)
-	c := newRFC6455Conn(server, 1<<20, time.Second)
+	c := newConn(server, 1<<20, time.Second)
 	if c.in.raw == nil {
 		t.Skip("no raw reads on this platform")
 	}

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package transports
+package ws
 
 // rawReadSupported: elsewhere the reader keeps a small buffer of its own
 // and reads through the net.Conn.

@@ -1,4 +1,4 @@
-package transports
+package ws
 
 import (
 	"encoding/binary"
@@ -6,175 +6,16 @@ import (
 	"net"
 	"sync"
 	"syscall"
-	"time"
 	"unicode/utf8"
 
 	"github.com/sockjsd/sockjsd/internal/closecode"
 )
 
-// RFC 6455 websockets after the handshake (which gorilla's Upgrader does):
-// frames are read and written here, on the hijacked connection.
-//
 // Reading is ours rather than gorilla's for memory: a reader blocked on an
 // idle connection with a buffered reader holds its buffer for the
 // connection's whole life. Where the connection has a file descriptor the
 // reader waits for it to become readable holding nothing, and borrows a
 // buffer from a pool only for the bytes that have arrived.
-
-// Opcodes (RFC 6455 §5.2).
-const (
-	opContinuation = 0x0
-	opText         = 0x1
-	opBinary       = 0x2
-	opClose        = 0x8
-	opPing         = 0x9
-	opPong         = 0xA
-)
-
-// maxControlPayload is the most a ping, pong or close frame may carry.
-const maxControlPayload = 125
-
-// wsReadEnd is how reading a websocket ended other than by a network
-// error: the peer's close frame (bad unset), or input the protocol does
-// not allow (bad set: the server is to answer with a close frame carrying
-// code and reason, and end the connection).
-type wsReadEnd struct {
-	code   int
-	reason string
-	bad    bool
-}
-
-func (e *wsReadEnd) Error() string {
-	if e.bad {
-		return "sockjs: websocket protocol error: " + e.reason
-	}
-	return "sockjs: websocket closed by peer"
-}
-
-func protocolError(code int, reason string) error {
-	return &wsReadEnd{code: code, reason: reason, bad: true}
-}
-
-// rfc6455Conn is the server's end of an RFC 6455 connection. nc is the
-// closeGuard over the hijacked connection.
-type rfc6455Conn struct {
-	nc         net.Conn
-	timeout    time.Duration // for the answer to a close frame
-	in         frameReader
-	onActivity func()
-	onPing     func(data []byte)
-}
-
-// newRFC6455Conn takes over nc, on which the handshake has been answered
-// and nothing has been read since (gorilla refuses a client that sends
-// before the handshake is done, so no bytes are left behind in a buffer).
-func newRFC6455Conn(nc net.Conn, maxMessage int64, writeTimeout time.Duration) *rfc6455Conn {
-	c := &rfc6455Conn{nc: nc, timeout: writeTimeout, onActivity: func() {}, onPing: func([]byte) {}}
-	under := nc
-	if g, ok := nc.(*closeGuard); ok {
-		under = g.Conn
-	}
-	c.in.init(under, maxMessage, c.control)
-	return c
-}
-
-// ReadMessage returns the next data message. It is valid until the next
-// call: a message that arrived in one frame is unmasked in the read buffer
-// and not copied.
-func (c *rfc6455Conn) ReadMessage() ([]byte, error) {
-	r := &c.in
-	if r.err != nil {
-		return nil, r.err
-	}
-	msg, err := r.next()
-	if err != nil {
-		r.err = err // reading fails for good
-		r.release()
-		r.msg = nil
-		return nil, err
-	}
-	return msg, nil
-}
-
-// control handles a control frame the reader met between data frames.
-func (c *rfc6455Conn) control(op byte, payload []byte) error {
-	switch op {
-	case opPing:
-		c.onPing(append([]byte(nil), payload...)) // payload is the read buffer's
-	case opPong:
-		c.onActivity()
-	case opClose:
-		code, reason := closecode.NoStatus, ""
-		switch {
-		case len(payload) == 1:
-			return protocolError(closecode.ProtocolError, "Bad close frame")
-		case len(payload) >= 2:
-			code, reason = int(binary.BigEndian.Uint16(payload)), string(payload[2:])
-			if !validReceivedCloseCode(code) {
-				return protocolError(closecode.ProtocolError, "Bad close code")
-			}
-			if !utf8.ValidString(reason) {
-				return protocolError(closecode.InvalidPayload, "Invalid UTF-8 in close reason")
-			}
-		}
-		// Answer with the peer's code, as RFC 6455 §5.5.1 suggests; no code
-		// for none. The connection ends after it either way.
-		var frame [wsHeadroom + 2]byte
-		p := frame[:wsHeadroom]
-		if code != closecode.NoStatus {
-			p = binary.BigEndian.AppendUint16(p, uint16(code))
-		}
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
-		_, _ = c.nc.Write(wsFrame(p, opClose))
-		return &wsReadEnd{code: code, reason: reason}
-	}
-	return nil
-}
-
-// validReceivedCloseCode reports whether a peer may send code in a close
-// frame (RFC 6455 §7.4; 1005, 1006 and 1015 are for reporting only).
-func validReceivedCloseCode(code int) bool {
-	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
-		return true
-	}
-	return code >= 3000 && code <= 4999
-}
-
-func (c *rfc6455Conn) WriteText(buf []byte) error {
-	_, err := c.nc.Write(wsFrame(buf, opText))
-	return err
-}
-
-func (c *rfc6455Conn) WritePing() error { return c.writeControl(opPing, nil) }
-
-func (c *rfc6455Conn) WritePong(data []byte) error { return c.writeControl(opPong, data) }
-
-func (c *rfc6455Conn) writeControl(op int, data []byte) error {
-	var buf [wsHeadroom + maxControlPayload]byte
-	n := copy(buf[wsHeadroom:], data)
-	_, err := c.nc.Write(wsFrame(buf[:wsHeadroom+n], op))
-	return err
-}
-
-func (c *rfc6455Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
-
-func (c *rfc6455Conn) WriteClose(code int, reason string, deadline time.Time) error {
-	var buf [wsHeadroom + maxControlPayload]byte
-	p := binary.BigEndian.AppendUint16(buf[:wsHeadroom], uint16(code))
-	p = append(p, truncateReason(reason)...)
-	_ = c.nc.SetWriteDeadline(deadline)
-	_, err := c.nc.Write(wsFrame(p, opClose))
-	return err
-}
-
-func (c *rfc6455Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(t) }
-func (c *rfc6455Conn) netConn() net.Conn                 { return c.nc }
-
-// OnActivity and OnPing are set before the first ReadMessage.
-func (c *rfc6455Conn) OnActivity(f func())        { c.onActivity = f }
-func (c *rfc6455Conn) OnPing(f func(data []byte)) { c.onPing = f }
-func (c *rfc6455Conn) Close() error               { return c.nc.Close() }
 
 // frameReader reads the frames a client sends (RFC 6455 §5) and puts its
 // messages together. It is used by one goroutine.
