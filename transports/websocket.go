@@ -153,8 +153,14 @@ type wsStream struct {
 	// without it, and is only touched by the heartbeat.
 	heard  atomic.Bool
 	missed int
-	beat   atomic.Bool            // the heartbeat asks the writer to ping (and send "h")
-	pong   atomic.Pointer[[]byte] // a ping's payload, for the writer to answer
+	beat   atomic.Bool // the heartbeat asks the writer to ping (and send "h")
+
+	pongMu sync.Mutex // guards pongs; a leaf, held for no I/O
+	pongs  [][]byte   // the payloads of pings to answer, in order; nil when none
+	// bad is the close for input that broke the protocol, set by the
+	// reader before it closes the session: the writer sends it as a bare
+	// websocket close, with no SockJS close frame.
+	bad atomic.Bool
 
 	// Owned by the writer (one at a time, see pump).
 	batch        session.Batch
@@ -176,11 +182,26 @@ func (c *wsStream) open() {
 	c.pump.start(c.t.cfg.Heartbeat)
 	c.pump.kick() // the open frame, and whatever the application sent already
 	c.conn.OnActivity(func() { c.heard.Store(true) })
-	c.conn.OnPing(func(data []byte) {
-		c.heard.Store(true)
-		c.pong.Store(&data)
-		c.pump.kick()
-	})
+	c.conn.OnPing(c.queuePong)
+}
+
+// maxPendingPongs bounds the pings waiting for their pong. Every ping is
+// answered, in order, while the writer keeps up; a peer that pings faster
+// than that has its newest ping answered in place of the last waiting one
+// (RFC 6455 §5.5.3 allows answering only the most recent).
+const maxPendingPongs = 16
+
+// queuePong has the writer answer a ping with data.
+func (c *wsStream) queuePong(data []byte) {
+	c.heard.Store(true)
+	c.pongMu.Lock()
+	if len(c.pongs) < maxPendingPongs {
+		c.pongs = append(c.pongs, data)
+	} else {
+		c.pongs[len(c.pongs)-1] = data
+	}
+	c.pongMu.Unlock()
+	c.pump.kick()
 }
 
 // end closes the session and the connection once reading is over.
@@ -192,12 +213,16 @@ func (c *wsStream) end(code int, reason string, why readEnd) {
 		c.pump.stop()    // and start none for the close below
 	case badInput:
 		// The client broke the protocol: it gets a websocket close frame
-		// with the reason and the connection ends, with no SockJS frame
-		// after its bad message: once the close frame has passed the
-		// connection's close guard, the writer can write nothing more.
-		_ = conn.WriteClose(code, reason, time.Now().Add(c.t.cfg.WriteTimeout))
-		lingerClose(conn.netConn())
-		c.pump.stop()
+		// with the reason, and no SockJS close frame. What it sent before
+		// the bad frame is answered first, as a client expects of a
+		// server that reads in order: the application is given time to
+		// handle the messages delivered (its replies are then queued),
+		// and the close goes through the session, after them.
+		c.s.AwaitHandled(context.Background(), handledGrace)
+		c.bad.Store(true)
+		if c.s.Close(code, reason) != nil {
+			c.bad.Store(false) // closed already: its own close goes out, as usual
+		}
 	}
 	_ = c.s.Close(code, reason) // no-op if the session closed first
 	// The session is closed, by us or earlier: a writer sends what is left
@@ -206,7 +231,7 @@ func (c *wsStream) end(code int, reason string, why readEnd) {
 	// come after the reader has already seen the session end.
 	c.pump.kick()
 	c.pump.stop()
-	if why == sessionEnded {
+	if why == sessionEnded || why == badInput {
 		// The reader left before the client could answer the close frame.
 		lingerClose(conn.netConn())
 	}
@@ -349,7 +374,7 @@ func (c *wsStream) flush() bool {
 		var err error
 		switch {
 		case b.Kind == session.FrameClose:
-			if !t.raw {
+			if !t.raw && !c.bad.Load() {
 				err = conn.WriteText(session.AppendBatch(*buf, b))
 			}
 			if err == nil {
@@ -385,11 +410,16 @@ func (c *wsStream) flush() bool {
 	}
 }
 
-// controlIfDue answers a ping and, if the heartbeat asked for it since the
-// last look, pings (and then wants an "h" frame on the framed transport).
+// controlIfDue answers the pings waiting and, if the heartbeat asked for
+// it since the last look, pings (and then wants an "h" frame on the framed
+// transport).
 func (c *wsStream) controlIfDue() error {
-	if p := c.pong.Swap(nil); p != nil {
-		if err := c.conn.WritePong(*p); err != nil {
+	c.pongMu.Lock()
+	pongs := c.pongs
+	c.pongs = nil
+	c.pongMu.Unlock()
+	for _, p := range pongs {
+		if err := c.conn.WritePong(p); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package transports_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -344,3 +345,111 @@ func TestWebsocketListenOnlyClientOnBusyConnection(t *testing.T) {
 		})
 	}
 }
+
+// wsEndpoints are the two RFC 6455 endpoints of newEnv's echo server: the
+// framed transport's first frame is "o".
+func wsEndpoints(e *env) []struct {
+	name, url, open string
+	frame           func(msg string) string // what the echo of msg looks like
+} {
+	return []struct {
+		name, url, open string
+		frame           func(msg string) string
+	}{
+		{"websocket", e.sessionURL(e.newID("ws"), "websocket"), "o",
+			func(m string) string { return string(session.AppendMessages(nil, []string{m})) }},
+		{"rawwebsocket", e.base + "/websocket", "", func(m string) string { return m }},
+	}
+}
+
+// Ten pings sent together get ten pongs, with their payloads, in order.
+func TestWebsocketAnswersEveryPing(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, ep := range wsEndpoints(e) {
+		t.Run(ep.name, func(t *testing.T) {
+			conn, br := dialRawWebsocket(t, ep.url)
+			defer conn.Close()
+			var pings []byte
+			for i := range 10 {
+				pings = append(pings, clientFrame(0x89, fmt.Sprintf("payload-%d", i))...)
+			}
+			if _, err := conn.Write(pings); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 10; {
+				op, p, err := readFrame(br)
+				if err != nil {
+					t.Fatalf("after %d pongs: %v", i, err)
+				}
+				if op == 1 && string(p) == ep.open && i == 0 {
+					continue
+				}
+				if want := fmt.Sprintf("payload-%d", i); op != 10 || string(p) != want {
+					t.Fatalf("frame %d %q, want pong %d %q", op, p, i, want)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// A text message is failed with 1007 as soon as a fragment with invalid
+// UTF-8 arrives, before the message ends; an incomplete sequence at a
+// fragment's end is not invalid.
+func TestWebsocketUTF8FailFast(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, ep := range wsEndpoints(e) {
+		t.Run(ep.name, func(t *testing.T) {
+			conn, br := dialRawWebsocket(t, ep.url)
+			defer conn.Close()
+			msg := "κόσμε"
+			if ep.open != "" {
+				msg = `["κόσμε"]`
+			}
+			// The message split inside a sequence: accepted.
+			split := strings.Index(msg, "ό") + 1
+			_, _ = conn.Write(cat(clientFrame(0x01, msg[:split]), clientFrame(0x80, msg[split:])))
+			// Then a message whose first fragment is already invalid, and
+			// nothing more: the client waits.
+			_, _ = conn.Write(clientFrame(0x01, "\xce\xba\xf4\x90\x80\x80"))
+			frames, code := readUntilClose(t, br)
+			want := []string{"1:" + ep.frame("κόσμε")}
+			if ep.open != "" {
+				want = append([]string{"1:o"}, want...)
+			}
+			if code != 1007 || strings.Join(frames, "|") != strings.Join(want, "|") {
+				t.Fatalf("frames %q then close %d; want %q then 1007", frames, code, want)
+			}
+		})
+	}
+}
+
+// After a protocol error, what the client sent before the bad frame is
+// answered first: the echo goes out before the close frame.
+func TestWebsocketEchoBeforeProtocolError(t *testing.T) {
+	e := newEnv(t, nil)
+	for range 10 {
+		for _, ep := range wsEndpoints(e) {
+			t.Run(ep.name, func(t *testing.T) {
+				conn, br := dialRawWebsocket(t, ep.url)
+				defer conn.Close()
+				msg := "hello"
+				if ep.open != "" {
+					msg = `["hello"]`
+				}
+				bad := clientFrame(0x80|0x40|0x01, "x") // RSV1: no extension was negotiated
+				_, _ = conn.Write(cat(clientFrame(0x81, msg), bad))
+				frames, code := readUntilClose(t, br)
+				want := []string{"1:" + ep.frame("hello")}
+				if ep.open != "" {
+					want = append([]string{"1:o"}, want...)
+				}
+				if code != 1002 || strings.Join(frames, "|") != strings.Join(want, "|") {
+					t.Fatalf("frames %q then close %d; want %q then 1002", frames, code, want)
+				}
+			})
+		}
+	}
+}
+
+func cat(frames ...[]byte) []byte { return bytes.Join(frames, nil) }

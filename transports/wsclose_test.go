@@ -207,3 +207,40 @@ func TestWebsocketBadInputEndsWithoutReset(t *testing.T) {
 		conn.Close()
 	}
 }
+
+// clientFrame is one frame as a client sends it, masked with a zero key
+// (so the payload reads as is); op carries the FIN and RSV bits too.
+func clientFrame(b0 byte, payload string) []byte {
+	var f []byte
+	switch n := len(payload); {
+	case n < 126:
+		f = []byte{b0, 0x80 | byte(n)}
+	case n <= 0xFFFF:
+		f = binary.BigEndian.AppendUint16([]byte{b0, 0x80 | 126}, uint16(n))
+	default:
+		f = binary.BigEndian.AppendUint64([]byte{b0, 0x80 | 127}, uint64(n))
+	}
+	return append(append(f, 0, 0, 0, 0), payload...)
+}
+
+// readUntilClose reads frames until the server's close frame and returns
+// the data frames before it (opcode and payload) and the close code.
+func readUntilClose(t *testing.T, br *bufio.Reader) (frames []string, code int) {
+	t.Helper()
+	for {
+		op, p, err := readFrame(br)
+		if err != nil {
+			t.Fatalf("no close frame after %q: %v", frames, err)
+		}
+		switch op {
+		case 8:
+			if len(p) < 2 {
+				return frames, 1005
+			}
+			return frames, int(binary.BigEndian.Uint16(p))
+		case 9, 10:
+			continue
+		}
+		frames = append(frames, fmt.Sprintf("%d:%s", op, p))
+	}
+}

@@ -35,11 +35,17 @@ type frameReader struct {
 	limit   int64
 	control func(op byte, payload []byte) error
 
+	// textOnly: a binary message fails the connection with 1003.
+	textOnly bool
+
 	// A message too big for one read of the buffer, or in several
 	// frames, is put together in msg. msgOp is its opcode; 0 when no
-	// message is in progress.
-	msg   []byte
-	msgOp byte
+	// message is in progress. checked counts the bytes of a text message
+	// found to be whole, valid UTF-8 sequences so far: text is checked as
+	// it arrives, so that invalid UTF-8 fails a message at once.
+	msg     []byte
+	msgOp   byte
+	checked int
 
 	err error // once reading failed, it fails for good
 }
@@ -142,21 +148,21 @@ func (r *frameReader) next() ([]byte, error) {
 			return nil, protocolError(closecode.ProtocolError, "Continuation without a message")
 		case op != opContinuation && r.msgOp != 0:
 			return nil, protocolError(closecode.ProtocolError, "New message inside a fragmented one")
+		case op == opBinary && r.textOnly:
+			return nil, protocolError(closecode.UnsupportedData, "Binary messages are not accepted")
 		case length > r.limit-int64(len(r.msg)): // not len+length: that can overflow
 			return nil, protocolError(closecode.TooBig, "Message too big")
 		}
 		if op != opContinuation {
-			r.msgOp = op
+			r.msgOp, r.checked = op, 0
 		}
 		// The common case: a whole message in one frame that fits in the
 		// buffer is unmasked where it lies.
 		if fin && r.msg == nil && length <= int64(len(*r.buf)) {
-			if err := r.need(int(length)); err != nil {
+			msg, err := r.inBuffer(key, int(length))
+			if err != nil {
 				return nil, err
 			}
-			msg := (*r.buf)[r.r : r.r+int(length)]
-			r.r += int(length)
-			maskBytes(key, 0, msg)
 			return r.finish(msg)
 		}
 		if err := r.appendPayload(key, length); err != nil {
@@ -170,18 +176,75 @@ func (r *frameReader) next() ([]byte, error) {
 	}
 }
 
-// finish ends the message in progress.
+// finish ends the message in progress: a text message must not end
+// inside a UTF-8 sequence.
 func (r *frameReader) finish(msg []byte) ([]byte, error) {
 	op := r.msgOp
 	r.msgOp = 0
-	if op == opText && !utf8.Valid(msg) {
-		return nil, protocolError(closecode.InvalidPayload, "Invalid UTF-8 in text message")
+	if op == opText && r.checked != len(msg) {
+		return nil, errInvalidUTF8
 	}
 	return msg, nil
 }
 
-// appendPayload reads a frame's payload, piece by piece, onto r.msg.
+var errInvalidUTF8 = protocolError(closecode.InvalidPayload, "Invalid UTF-8 in text message")
+
+// checkText checks msg, the text message so far, for UTF-8 from
+// r.checked on. An incomplete sequence at its end may still be completed
+// by what follows, and is left to the next look.
+func (r *frameReader) checkText(msg []byte) error {
+	rest := msg[r.checked:]
+	n := len(rest)
+	for i := n - 1; i >= 0 && i >= n-3; i-- {
+		if rest[i]&0xC0 != 0x80 { // where the last sequence starts
+			if !utf8.FullRune(rest[i:]) { // a valid start, not complete yet
+				n = i
+			}
+			break
+		}
+	}
+	if !utf8.Valid(rest[:n]) {
+		return errInvalidUTF8
+	}
+	r.checked += n
+	return nil
+}
+
+// inBuffer waits for the n payload bytes of a frame that fits in the
+// buffer, unmasking them where they lie as they arrive (and checking a
+// text message's).
+func (r *frameReader) inBuffer(key [4]byte, n int) ([]byte, error) {
+	text := r.msgOp == opText
+	for done := 0; ; { // payload bytes unmasked so far, at r.r
+		if avail := min(r.w-r.r, n); avail > done {
+			p := (*r.buf)[r.r : r.r+avail]
+			maskBytes(key, done, p[done:])
+			done = avail
+			if text {
+				if err := r.checkText(p); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if done == n {
+			msg := (*r.buf)[r.r : r.r+n]
+			r.r += n
+			return msg, nil
+		}
+		if len(*r.buf)-r.r < n { // no room after r.r: move what is left to the front
+			r.w = copy(*r.buf, (*r.buf)[r.r:r.w])
+			r.r = 0
+		}
+		if err := r.fill(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// appendPayload reads a frame's payload, piece by piece, onto r.msg,
+// checking a text message's as it arrives.
 func (r *frameReader) appendPayload(key [4]byte, length int64) error {
+	text := r.msgOp == opText
 	if r.msg == nil {
 		// Sized by what has arrived, not by the length the client
 		// announces: a client that announces much and sends little
@@ -200,6 +263,11 @@ func (r *frameReader) appendPayload(key [4]byte, length int64) error {
 		r.msg = append(r.msg, chunk...)
 		maskBytes(key, int(pos&3), r.msg[start:])
 		pos += int64(len(chunk))
+		if text {
+			if err := r.checkText(r.msg); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

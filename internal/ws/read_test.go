@@ -199,13 +199,14 @@ func badEnd(code int) rfcEnd                   { return rfcEnd{code: code, bad: 
 func peerClose(code int, reason string) rfcEnd { return rfcEnd{code: code, reason: reason} }
 
 type rfcCase struct {
-	name   string
-	limit  int64 // 0: 1 MiB
-	frames [][]byte
-	want   []string // messages before the end
-	pings  []string
-	pongs  int
-	end    rfcEnd
+	name     string
+	limit    int64 // 0: 1 MiB
+	textOnly bool
+	frames   [][]byte
+	want     []string // messages before the end
+	pings    []string
+	pongs    int
+	end      rfcEnd
 }
 
 func rfcCases() []rfcCase {
@@ -338,6 +339,28 @@ func rfcCases() []rfcCase {
 		{name: "fragmented text, truncated at the end",
 			frames: frames(cfFrag(false, opText, "ok"), cfFrag(true, opContinuation, "\xe4\xb8")), end: badEnd(1007)},
 		{name: "close reason, invalid", frames: frames(cfClose(1000, "bye\xff")), end: badEnd(1007)},
+		// Failed as soon as the invalid bytes arrive: the client sends
+		// nothing more and keeps the connection open.
+		{name: "fail fast, first fragment invalid", frames: frames(cfText("ok"), cfFrag(false, opText, "a\xffb")), want: []string{"ok"}, end: badEnd(1007)},
+		{name: "fail fast, second fragment invalid",
+			frames: frames(cfFrag(false, opText, "héllo"), cfFrag(false, opContinuation, "\xf4\x90\x80\x80")), end: badEnd(1007)},
+		{name: "fail fast, start of a sequence completed wrongly",
+			frames: frames(cfFrag(false, opText, "ab\xe4"), cfFrag(false, opContinuation, "A")), end: badEnd(1007)},
+		{name: "fail fast, invalid start of a frame that is cut short",
+			frames: frames(cfText("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80 and more")[:6+15]), end: badEnd(1007)},
+		{name: "fail fast, large frame cut short",
+			frames: frames(cfText(big(5000) + "\xc0\xaf" + big(3000))[:8+5010]), end: badEnd(1007)},
+		{name: "incomplete sequence at a fragment's end, completed",
+			frames: frames(cfFrag(false, opText, "\xf0\x9f"), cfFrag(false, opContinuation, "\x8c"), cfFrag(true, opContinuation, "\x8d!")),
+			want:   []string{"🌍!"}},
+		{name: "valid start of a frame cut short", frames: frames(cfText("ok"), cfText("héllo wörld")[:6+4]), want: []string{"ok"}},
+
+		// Text only.
+		{name: "text only: binary refused", textOnly: true, frames: frames(cfText("a"), cfBinary([]byte("b"))), want: []string{"a"}, end: badEnd(1003)},
+		{name: "text only: binary refused at its first fragment", textOnly: true,
+			frames: frames(cfFrag(false, opBinary, "b")), end: badEnd(1003)},
+		{name: "text only: text accepted", textOnly: true, frames: frames(cfText("a"), cfFrag(false, opText, "b"), cfFrag(true, opContinuation, "c")),
+			want: []string{"a", "bc"}},
 
 		// The peer's close.
 		{name: "close with code and reason", frames: frames(cfText("a"), cfClose(1000, "bye")), want: []string{"a"}, end: peerClose(1000, "bye")},
@@ -406,7 +429,7 @@ type rfcResult struct {
 
 // runRFC6455 makes the client's writes, closing the client's end after
 // them when closeAfter, and reads messages on the server until an error.
-func runRFC6455(t *testing.T, mode rfcMode, limit int64, writes [][]byte, closeAfter bool) (*Conn, rfcResult) {
+func runRFC6455(t *testing.T, mode rfcMode, limit int64, textOnly bool, writes [][]byte, closeAfter bool) (*Conn, rfcResult) {
 	t.Helper()
 	server, client := mode.pair(t)
 	deadline := time.Now().Add(5 * time.Second) // against hangs only
@@ -414,6 +437,7 @@ func runRFC6455(t *testing.T, mode rfcMode, limit int64, writes [][]byte, closeA
 	_ = client.SetDeadline(deadline)
 
 	c := newConn(NewGuard(server, IsClose, false), limit, time.Second)
+	c.in.textOnly = textOnly
 	if got := c.in.raw != nil; got != mode.raw {
 		t.Fatalf("raw reading is %v, want %v", got, mode.raw)
 	}
@@ -498,7 +522,9 @@ func TestRFC6455ReadMessage(t *testing.T) {
 }
 
 func checkRFC6455Case(t *testing.T, mode rfcMode, tc rfcCase, limit int64, writes [][]byte) {
-	_, res := runRFC6455(t, mode, limit, writes, tc.end.code == 0)
+	// A case that ends in a protocol error keeps the client's end open:
+	// the reader must see the error in what arrived, not wait for more.
+	_, res := runRFC6455(t, mode, limit, tc.textOnly, writes, tc.end.code == 0)
 
 	if len(res.msgs) != len(tc.want) {
 		t.Errorf("got %d messages, want %d", len(res.msgs), len(tc.want))
@@ -849,7 +875,9 @@ type refOutcome struct {
 // frame's first two bytes, the rest of its header once it is all there,
 // up to and including the masking key (input ending before that is a
 // network end); a message is refused for its size as soon as a frame
-// header takes it past limit; text is checked for UTF-8 once whole.
+// header takes it past limit; text is checked for UTF-8 as it arrives, so
+// that a message fails as soon as what arrived of it cannot begin valid
+// UTF-8, and must be valid once whole.
 func refParse(in []byte, limit int64) ([]refEvent, refOutcome) {
 	var events []refEvent
 	take := func(n uint64) ([]byte, bool) {
@@ -894,13 +922,13 @@ func refParse(in []byte, limit int64) ([]refEvent, refOutcome) {
 		payload := func() ([]byte, bool) {
 			b, ok := take(length)
 			if !ok {
-				return nil, false
+				b, in = in, nil // what arrived of it
 			}
 			out := make([]byte, len(b))
 			for i := range b {
 				out[i] = b[i] ^ key[i%4]
 			}
-			return out, true
+			return out, ok
 		}
 		if op >= 8 {
 			if op > 0xA || !fin || length > 125 {
@@ -945,10 +973,13 @@ func refParse(in []byte, limit int64) ([]refEvent, refOutcome) {
 			msgOp, msg = op, []byte{}
 		}
 		p, ok := payload()
+		msg = append(msg, p...)
+		if msgOp == opText && !refValidPrefix(msg) {
+			return bad(1007)
+		}
 		if !ok {
 			return events, netEnd
 		}
-		msg = append(msg, p...)
 		if fin {
 			if msgOp == opText && !utf8.Valid(msg) {
 				return bad(1007)
@@ -957,6 +988,19 @@ func refParse(in []byte, limit int64) ([]refEvent, refOutcome) {
 			msg, msgOp = nil, 0
 		}
 	}
+}
+
+// refValidPrefix reports whether b is valid UTF-8 or could become valid
+// with more bytes after it.
+func refValidPrefix(b []byte) bool {
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n <= 1 {
+			return !utf8.FullRune(b) // only an incomplete sequence at the very end
+		}
+		b = b[n:]
+	}
+	return true
 }
 
 func rfcFuzzSeeds() [][]byte {
@@ -970,6 +1014,9 @@ func rfcFuzzSeeds() [][]byte {
 		cat(cfText("a"), cfText(strings.Repeat("y", 1001))),
 		cat(cfFrag(false, opBinary, strings.Repeat("z", 999)), cfFrag(true, opContinuation, "zz")),
 		cfText("a\xffb"),
+		cat(cfFrag(false, opText, "ok\xe4\xb8"), cfFrag(true, opContinuation, "\xadx")),
+		cat(cfFrag(false, opText, "\xed\xa0"), cfFrag(true, opContinuation, "\x80")),
+		cfText("abc\xf4\x90\x80\x80 and more")[:12],
 		cfClose(1000, "\xff"),
 		cfClose(1005, ""),
 		cfControl(opClose, "\x03"),
