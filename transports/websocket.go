@@ -60,6 +60,11 @@ func (c rfc6455Conn) netConn() net.Conn { return c.NetConn() }
 // websocketTransport serves the framed websocket transport
 // (<session URL>/websocket) and, when raw is set, <prefix>/websocket, which
 // carries the messages themselves with no SockJS framing.
+//
+// Both carry text only: SockJS messages are strings, and a raw endpoint
+// that echoed a binary message as text would send invalid text frames. A
+// binary message closes the connection with 1003 (unsupported data, RFC
+// 6455 §7.4.1) as soon as its first frame arrives, and the session with it.
 type websocketTransport struct {
 	cfg      *Config
 	raw      bool
@@ -98,6 +103,7 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 				MaxMessageSize: t.cfg.MaxMessageSize,
 				WriteTimeout:   t.cfg.WriteTimeout,
 				CheckOrigin:    t.cfg.CheckOrigin,
+				TextOnly:       true,
 			})
 		})
 		// The framed transport's open frame follows the handshake at once,

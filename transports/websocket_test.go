@@ -453,3 +453,47 @@ func TestWebsocketEchoBeforeProtocolError(t *testing.T) {
 }
 
 func cat(frames ...[]byte) []byte { return bytes.Join(frames, nil) }
+
+// Binary messages are refused with 1003 on both endpoints, after the
+// answers to what came before; the session ends with 1003.
+func TestWebsocketRefusesBinary(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, ep := range wsEndpoints(e) {
+		for _, tc := range []struct {
+			name  string
+			frame []byte
+		}{
+			{"whole", clientFrame(0x82, "\x00\xff")},
+			{"first fragment", clientFrame(0x02, `["a"]`)},
+		} {
+			t.Run(ep.name+"/"+tc.name, func(t *testing.T) {
+				conn, br := dialRawWebsocket(t, ep.url)
+				defer conn.Close()
+				msg := "text"
+				if ep.open != "" {
+					msg = `["text"]`
+				}
+				_, _ = conn.Write(cat(clientFrame(0x81, msg), tc.frame))
+				frames, code := readUntilClose(t, br)
+				want := []string{"1:" + ep.frame("text")}
+				if ep.open != "" {
+					want = append([]string{"1:o"}, want...)
+				}
+				if code != 1003 || strings.Join(frames, "|") != strings.Join(want, "|") {
+					t.Fatalf("frames %q then close %d; want %q then 1003", frames, code, want)
+				}
+			})
+		}
+	}
+	t.Run("session", func(t *testing.T) {
+		id := e.newID("bin")
+		c := e.dialWS(t, e.sessionURL(id, "websocket"))
+		wsMustRead(t, c, "o")
+		if err := c.WriteMessage(websocket.BinaryMessage, []byte(`["a"]`)); err != nil {
+			t.Fatal(err)
+		}
+		if info := e.waitEnded(id, ioTimeout); info.code != 1003 {
+			t.Fatalf("session closed with %d, want 1003", info.code)
+		}
+	})
+}

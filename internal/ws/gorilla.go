@@ -48,6 +48,10 @@ type Config struct {
 	// CheckOrigin approves the request's Origin; nil: gorilla's same-origin
 	// check.
 	CheckOrigin func(r *http.Request) bool
+	// TextOnly refuses binary messages: the first frame of one fails the
+	// connection with 1003 (RFC 6455 §7.4.1, an endpoint that accepts only
+	// text).
+	TextOnly bool
 }
 
 // Upgrader answers websocket handshakes. Make one with NewUpgrader; it may
@@ -85,7 +89,9 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, holdHandshake
 		return nil, err
 	}
 	// Only the network connection is kept: frames are ours from here on.
-	return newConn(c.NetConn(), u.cfg.MaxMessageSize, u.cfg.WriteTimeout), nil
+	conn := newConn(c.NetConn(), u.cfg.MaxMessageSize, u.cfg.WriteTimeout)
+	conn.in.textOnly = u.cfg.TextOnly
+	return conn, nil
 }
 
 // guardedHijacker hands gorilla's Upgrade the hijacked connection wrapped
