@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sockjsd/sockjsd/internal/sockjsclient"
 )
 
 // The broadcast scenario expects a service that delivers every message it
@@ -43,7 +45,7 @@ func (b *bcastRun) fail(err error) {
 }
 
 // publisher sends on c, keeping InFlight publishes outstanding.
-func (b *bcastRun) publisher(c Conn) {
+func (b *bcastRun) publisher(c sockjsclient.Conn) {
 	timeout := b.r.cfg.Timeout
 	next := time.Now()
 	msgs := make([]string, 1)
@@ -93,10 +95,10 @@ func (b *bcastRun) publisher(c Conn) {
 }
 
 // receiver checks that c gets every publish in order.
-func (b *bcastRun) receiver(c Conn) {
+func (b *bcastRun) receiver(c sockjsclient.Conn) {
 	var want uint64
 	for {
-		msgs, err := recvMessages(c, time.Now().Add(b.r.cfg.Timeout+b.interval))
+		msgs, err := sockjsclient.ReadMessages(c, time.Now().Add(b.r.cfg.Timeout+b.interval))
 		if err != nil {
 			b.fail(err)
 			return
@@ -143,7 +145,7 @@ func runBroadcast(ctx context.Context, r *runner) *Result {
 	if len(conns) < cfg.Sessions {
 		// Publishes would not reach the sessions that failed to open.
 		r.stopping.Store(true)
-		closeAll(conns, CloseGraceful)
+		closeAll(conns, sockjsclient.CloseGraceful)
 		return res
 	}
 	// Let every session settle into the server's broadcast set.
@@ -183,7 +185,7 @@ func runBroadcast(ctx context.Context, r *runner) *Result {
 		}
 	}
 	r.stopping.Store(true)
-	closeAll(conns, CloseGraceful)
+	closeAll(conns, sockjsclient.CloseGraceful)
 	wg.Wait()
 
 	res.Seconds = b.win.seconds()

@@ -119,7 +119,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 		return nil, fmt.Errorf("-transport: give one of %s", transportNames())
 	}
 	for _, t := range c.Transports {
-		if _, ok := transports[t]; !ok {
+		if !knownTransport(t) {
 			return nil, fmt.Errorf("-transport %q: want one of %s", t, transportNames())
 		}
 	}

@@ -4,15 +4,17 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/sockjsd/sockjsd/internal/sockjsclient"
 )
 
 // echoOnce sends msg on c and waits for its echo, skipping heartbeats.
-func echoOnce(c Conn, msg string, timeout time.Duration) error {
+func echoOnce(c sockjsclient.Conn, msg string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	if err := c.Send([]string{msg}, deadline); err != nil {
 		return err
 	}
-	got, err := recvMessages(c, deadline)
+	got, err := sockjsclient.ReadMessages(c, deadline)
 	if err != nil {
 		return err
 	}
@@ -60,7 +62,7 @@ func runConnect(ctx context.Context, r *runner) *Result {
 				}
 				opened := time.Now()
 				err = echoOnce(c, pl.make(uint32(w)<<20|i&0xFFFFF), cfg.Timeout)
-				_ = c.Close(CloseGraceful)
+				_ = c.Close(sockjsclient.CloseGraceful)
 				if err != nil {
 					r.fail(err)
 					continue

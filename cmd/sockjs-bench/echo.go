@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sockjsd/sockjsd/internal/sockjsclient"
 )
 
 // echoRun is the state shared by the sessions of an echo run.
@@ -25,7 +27,7 @@ type echoRun struct {
 // a busy session got round to sending it (no coordinated omission).
 type echoSession struct {
 	run     *echoRun
-	conn    Conn
+	conn    sockjsclient.Conn
 	wake    chan struct{} // 1-buffered: credits were returned
 	credits atomic.Int64
 	sent    atomic.Uint64
@@ -35,7 +37,7 @@ type echoSession struct {
 	failed  atomic.Bool
 }
 
-func newEchoSession(run *echoRun, c Conn, inflight int) *echoSession {
+func newEchoSession(run *echoRun, c sockjsclient.Conn, inflight int) *echoSession {
 	n := 1 << bits.Len(uint(inflight)) // a power of two above inflight
 	s := &echoSession{
 		run:   run,
@@ -53,7 +55,7 @@ func newEchoSession(run *echoRun, c Conn, inflight int) *echoSession {
 func (s *echoSession) fail(err error) {
 	if s.failed.CompareAndSwap(false, true) {
 		s.run.r.fail(err)
-		_ = s.conn.Close(CloseDrop)
+		_ = s.conn.Close(sockjsclient.CloseDrop)
 	}
 }
 
@@ -120,7 +122,7 @@ func (s *echoSession) reader() {
 	run := s.run
 	timeout := run.r.cfg.Timeout + run.interval
 	for {
-		msgs, err := recvMessages(s.conn, time.Now().Add(timeout))
+		msgs, err := sockjsclient.ReadMessages(s.conn, time.Now().Add(timeout))
 		if err != nil {
 			s.fail(err)
 			return
@@ -215,7 +217,7 @@ func runEcho(ctx context.Context, r *runner) *Result {
 	}
 	r.errs.AddN(KindTimeout, lost, "messages not echoed before the run ended")
 	r.stopping.Store(true)
-	closeAll(conns, CloseGraceful)
+	closeAll(conns, sockjsclient.CloseGraceful)
 	wg.Wait()
 
 	res.Seconds = run.win.seconds()

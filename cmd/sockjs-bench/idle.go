@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sockjsd/sockjsd/internal/sockjsclient"
 )
 
 // verifyMessage is what idle sends on every session at the end.
@@ -24,7 +26,7 @@ func runIdle(ctx context.Context, r *runner) *Result {
 	var wg sync.WaitGroup
 	// hold reads what the server sends to an idle session: heartbeats,
 	// then the verification echo.
-	hold := func(c Conn) {
+	hold := func(c sockjsclient.Conn) {
 		defer wg.Done()
 		for {
 			f, err := c.Recv(time.Time{})
@@ -33,12 +35,12 @@ func runIdle(ctx context.Context, r *runner) *Result {
 				return
 			}
 			switch {
-			case f.Type == FrameHeartbeat:
-			case (f.Type == FrameArray || f.Type == FrameMessage) && verifying.Load() &&
+			case f.Type == sockjsclient.FrameHeartbeat:
+			case (f.Type == sockjsclient.FrameArray || f.Type == sockjsclient.FrameMessage) && verifying.Load() &&
 				len(f.Messages) == 1 && f.Messages[0] == verifyMessage:
 				verified.Add(1)
-			case f.Type == FrameArray && len(f.Messages) == 0:
-			case f.Type == FrameClose:
+			case f.Type == sockjsclient.FrameArray && len(f.Messages) == 0:
+			case f.Type == sockjsclient.FrameClose:
 				r.fail(closeErr(f))
 				return
 			default:
@@ -49,7 +51,7 @@ func runIdle(ctx context.Context, r *runner) *Result {
 	}
 
 	r.logf("opening %d %s sessions to %s", cfg.Sessions, tr, cfg.URL)
-	conns := r.openSessionsThen(ctx, cfg.Sessions, tr, func(c Conn) {
+	conns := r.openSessionsThen(ctx, cfg.Sessions, tr, func(c sockjsclient.Conn) {
 		wg.Add(1)
 		go hold(c)
 	})
@@ -70,7 +72,7 @@ func runIdle(ctx context.Context, r *runner) *Result {
 	if cfg.Verify && ctx.Err() == nil {
 		r.logf("checking every session with one echo")
 		verifying.Store(true)
-		ch := make(chan Conn)
+		ch := make(chan sockjsclient.Conn)
 		var sw sync.WaitGroup
 		for range min(cfg.Concurrency, max(len(conns), 1)) {
 			sw.Add(1)
@@ -98,7 +100,7 @@ func runIdle(ctx context.Context, r *runner) *Result {
 		}
 	}
 	r.stopping.Store(true)
-	closeAll(conns, CloseGraceful)
+	closeAll(conns, sockjsclient.CloseGraceful)
 	wg.Wait()
 
 	res.serverWindow(r, held, end)

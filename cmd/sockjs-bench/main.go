@@ -14,8 +14,10 @@
 //	soak       open, use and drop sessions for a while; compare the server's
 //	           memory, descriptors and goroutines before and after
 //
-// It speaks the SockJS wire protocol itself for the websocket, xhr-streaming
-// and xhr-polling transports. Targets must be loopback addresses. A run
+// It speaks the SockJS wire protocol itself, with internal/sockjsclient, over
+// every transport sockjs-client uses without an iframe (websocket,
+// xhr-streaming, eventsource, htmlfile, xhr-polling, jsonp-polling).
+// Targets must be loopback addresses. A run
 // with any protocol error is invalid: the tool prints every error and
 // exits with status 1. Status 2 means bad flags.
 package main

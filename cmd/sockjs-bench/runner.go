@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sockjsd/sockjsd/internal/sockjsclient"
 )
 
 // runner holds what every scenario shares: the configuration, how to
@@ -27,11 +29,7 @@ type runner struct {
 func newRunner(cfg *Config, stderr io.Writer) (*runner, error) {
 	r := &runner{
 		cfg: cfg,
-		env: &Env{
-			Target:  cfg.Target,
-			Dialer:  &Dialer{Sources: cfg.Sources, Timeout: cfg.Timeout},
-			BufSize: cfg.BufSize,
-		},
+		env: newEnv([]Target{cfg.Target}, &Dialer{Sources: cfg.Sources, Timeout: cfg.Timeout}, cfg.BufSize),
 		log: stderr,
 	}
 	if cfg.Quiet {
@@ -73,7 +71,7 @@ func (r *runner) snapshot() *ProcSnapshot {
 }
 
 // dial opens one session with the run's deadline for opening.
-func (r *runner) dial(ctx context.Context, transport string) (Conn, error) {
+func (r *runner) dial(ctx context.Context, transport string) (sockjsclient.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	return dial(ctx, r.env, transport)
@@ -81,14 +79,14 @@ func (r *runner) dial(ctx context.Context, transport string) (Conn, error) {
 
 // openSessions opens n sessions, cfg.Concurrency at a time, and returns
 // those that opened; failures are recorded.
-func (r *runner) openSessions(ctx context.Context, n int, transport string) []Conn {
+func (r *runner) openSessions(ctx context.Context, n int, transport string) []sockjsclient.Conn {
 	return r.openSessionsThen(ctx, n, transport, nil)
 }
 
 // openSessionsThen is openSessions calling onOpen (if not nil) with each
 // session as soon as it is open.
-func (r *runner) openSessionsThen(ctx context.Context, n int, transport string, onOpen func(Conn)) []Conn {
-	conns := make([]Conn, n)
+func (r *runner) openSessionsThen(ctx context.Context, n int, transport string, onOpen func(sockjsclient.Conn)) []sockjsclient.Conn {
+	conns := make([]sockjsclient.Conn, n)
 	var next, opened atomic.Int64
 	var wg sync.WaitGroup
 	workers := min(r.cfg.Concurrency, n)
@@ -139,9 +137,9 @@ func (r *runner) openSessionsThen(ctx context.Context, n int, transport string, 
 }
 
 // closeAll closes every session concurrently.
-func closeAll(conns []Conn, mode CloseMode) {
+func closeAll(conns []sockjsclient.Conn, mode sockjsclient.CloseMode) {
 	var wg sync.WaitGroup
-	ch := make(chan Conn)
+	ch := make(chan sockjsclient.Conn)
 	for range min(64, len(conns)) {
 		wg.Add(1)
 		go func() {

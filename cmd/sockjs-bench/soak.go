@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sockjsd/sockjsd/internal/sockjsclient"
 )
 
 // runSoak opens, uses and drops sessions for Duration — transports and
@@ -60,7 +62,7 @@ func runSoak(ctx context.Context, r *runner) *Result {
 				}
 				n := next.Add(1) - 1
 				tr := cfg.Transports[n%uint64(len(cfg.Transports))]
-				mode := CloseMode((n / uint64(len(cfg.Transports))) % 3)
+				mode := sockjsclient.CloseMode((n / uint64(len(cfg.Transports))) % 3)
 				c, err := r.dial(ctx, tr)
 				if err != nil {
 					r.fail(err)

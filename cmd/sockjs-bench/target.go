@@ -16,9 +16,18 @@ import (
 // Target is a SockJS service: the base URL under which
 // <server>/<session>/<transport> URLs live.
 type Target struct {
+	URL  string // as given
 	Host string // host:port, as sent in the Host header
 	Addr string // ip:port to connect to (always loopback)
 	Path string // base path without trailing slash, e.g. "/echo"
+}
+
+// dialHost is the host:port the client asks to dial for this target.
+func (t Target) dialHost() string {
+	if _, _, err := net.SplitHostPort(t.Host); err == nil {
+		return t.Host
+	}
+	return net.JoinHostPort(strings.Trim(t.Host, "[]"), "80")
 }
 
 // errNotLoopback is returned for any target outside 127.0.0.0/8 and ::1.
@@ -49,6 +58,7 @@ func ParseTarget(raw string) (Target, error) {
 		port = "80"
 	}
 	return Target{
+		URL:  raw,
 		Host: u.Host,
 		Addr: net.JoinHostPort(ip.String(), port),
 		Path: strings.TrimRight(u.EscapedPath(), "/"),
@@ -86,11 +96,6 @@ func loopbackHost(host string) (netip.Addr, error) {
 		return v4, nil
 	}
 	return ips[0].Unmap(), nil
-}
-
-// sessionPath returns <base>/<server>/<session>/<transport>.
-func (t Target) sessionPath(server, session, transport string) string {
-	return t.Path + "/" + server + "/" + session + "/" + transport
 }
 
 // ParseSources parses a comma separated list of loopback source

@@ -7,68 +7,37 @@ import (
 	"io"
 	"net"
 	"os"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
-	"time"
+
+	"github.com/sockjsd/sockjsd/internal/sockjsclient"
 )
 
-// Conn is one open SockJS session seen from the client. Dial has already
-// consumed the "o" frame. Send and Recv may run concurrently with each
-// other, but each from one goroutine at a time. Close may be called from
-// any goroutine and unblocks both.
-type Conn interface {
-	// Send delivers msgs to the server, in order.
-	Send(msgs []string, deadline time.Time) error
-	// Recv returns the next frame the server sent.
-	Recv(deadline time.Time) (Frame, error)
-	// Close ends the session from the client's side.
-	Close(mode CloseMode) error
-}
-
-// CloseMode says how a client leaves a session.
-type CloseMode int
-
-const (
-	// CloseGraceful sends a websocket close frame before closing the
-	// connection; HTTP transports simply stop polling.
-	CloseGraceful CloseMode = iota
-	// CloseDrop closes the TCP connections without a websocket close frame.
-	CloseDrop
-	// CloseReset aborts the TCP connections with a RST.
-	CloseReset
-)
-
-func (m CloseMode) String() string {
-	return [...]string{"graceful", "drop", "reset"}[m]
-}
-
-// Env is what every transport client needs to reach a server.
+// Env is what every session needs to reach the server: where it is, how
+// to connect, and how large a read buffer each connection gets.
 type Env struct {
-	Target  Target
+	URL     string // the base URL of the service
 	Dialer  *Dialer
 	BufSize int // read buffer per connection
+	// addrs maps the host:port of each target URL to the loopback
+	// address to connect to; nothing else is ever dialed.
+	addrs map[string]string
 }
 
-// dialFunc opens a session at path (<base>/<server>/<session>/<transport>
-// without the transport part) and returns once "o" has arrived.
-type dialFunc func(ctx context.Context, env *Env, sessionPath string) (Conn, error)
-
-// transports maps the SockJS transport names this tool speaks to their
-// clients.
-var transports = map[string]dialFunc{
-	"websocket":     dialWebsocket,
-	"xhr-streaming": dialXHRStreaming,
-	"xhr-polling":   dialXHRPolling,
-}
-
-func transportNames() string {
-	var names []string
-	for n := range transports {
-		names = append(names, n)
+func newEnv(targets []Target, d *Dialer, bufSize int) *Env {
+	env := &Env{URL: targets[0].URL, Dialer: d, BufSize: bufSize, addrs: map[string]string{}}
+	for _, t := range targets {
+		env.addrs[t.dialHost()] = t.Addr
 	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return env
 }
+
+// transportNames lists the transports the tool speaks: every one of the
+// client's.
+func transportNames() string { return strings.Join(sockjsclient.Transports(), ", ") }
+
+func knownTransport(name string) bool { return slices.Contains(sockjsclient.Transports(), name) }
 
 // ErrKind classifies what went wrong, for the error report.
 type ErrKind string
@@ -103,8 +72,8 @@ func protoErr(kind ErrKind, format string, args ...any) error {
 }
 
 // closeErr reports a close frame the client did not ask for.
-func closeErr(f Frame) error {
-	return &ProtocolError{Kind: KindClose, Code: f.Code, Detail: f.Reason}
+func closeErr(f sockjsclient.Frame) error {
+	return &sockjsclient.CloseError{Code: f.Code, Reason: f.Reason}
 }
 
 // classify turns any error into a ProtocolError.
@@ -113,60 +82,54 @@ func classify(err error) *ProtocolError {
 	if errors.As(err, &pe) {
 		return pe
 	}
+	var ce *sockjsclient.CloseError
+	var se *sockjsclient.StatusError
 	var ne net.Error
 	switch {
+	case errors.As(err, &ce):
+		return &ProtocolError{Kind: KindClose, Code: ce.Code, Detail: ce.Reason}
+	case errors.As(err, &se):
+		return &ProtocolError{Kind: KindStatus, Detail: fmt.Sprintf("%s: %d %s", se.Request, se.StatusCode, se.Body)}
+	case errors.Is(err, sockjsclient.ErrDial):
+		return &ProtocolError{Kind: KindDial, Detail: err.Error()}
+	case errors.Is(err, sockjsclient.ErrHandshake):
+		return &ProtocolError{Kind: KindHandshake, Detail: err.Error()}
+	case errors.Is(err, sockjsclient.ErrBadFrame):
+		return &ProtocolError{Kind: KindFrame, Detail: err.Error()}
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded),
 		errors.As(err, &ne) && ne.Timeout():
 		return &ProtocolError{Kind: KindTimeout, Detail: err.Error()}
-	case errors.Is(err, errBadFrame):
-		return &ProtocolError{Kind: KindFrame, Detail: err.Error()}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return &ProtocolError{Kind: KindConnection, Detail: "connection closed by server: " + err.Error()}
 	}
 	return &ProtocolError{Kind: KindConnection, Detail: err.Error()}
 }
 
-// dial opens a session with the named transport.
-func dial(ctx context.Context, env *Env, transport string) (Conn, error) {
-	df, ok := transports[transport]
-	if !ok {
-		return nil, fmt.Errorf("unknown transport %q (have %s)", transport, transportNames())
-	}
-	id := newSessionID()
-	path := env.Target.Path + "/" + serverID(idCounter.Load()) + "/" + id
-	return df(ctx, env, path)
-}
-
-// expectOpen checks that the first frame of a session is "o".
-func expectOpen(f Frame) error {
-	if f.Type == FrameClose {
-		return closeErr(f)
-	}
-	if f.Type != FrameOpen {
-		return protoErr(KindFrame, "first frame is %s, want open", f.Type)
-	}
-	return nil
-}
-
-// recvMessages returns the messages of the next frame that carries any,
-// skipping heartbeats and empty arrays. In an open session, a close frame
-// or any other frame is an error.
-func recvMessages(c Conn, deadline time.Time) ([]string, error) {
-	for {
-		f, err := c.Recv(deadline)
-		if err != nil {
-			return nil, err
-		}
-		switch f.Type {
-		case FrameHeartbeat:
-		case FrameArray, FrameMessage:
-			if len(f.Messages) > 0 {
-				return f.Messages, nil
+// dial opens a session with the named transport. Every connection of the
+// session comes from one source address, as from one browser.
+func dial(ctx context.Context, env *Env, transport string) (sockjsclient.Conn, error) {
+	n := idCounter.Load()
+	src := env.Dialer.Pick()
+	opts := &sockjsclient.Options{
+		ServerID:       serverID(n),
+		SessionID:      newSessionID(),
+		ReadBufferSize: env.BufSize,
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			ip, ok := env.addrs[addr]
+			if !ok {
+				return nil, fmt.Errorf("%s: %w", addr, errNotLoopback)
 			}
-		case FrameClose:
-			return nil, closeErr(f)
-		default:
-			return nil, protoErr(KindFrame, "%s frame in an open session", f.Type)
-		}
+			return env.Dialer.Dial(ctx, src, ip)
+		},
 	}
+	return sockjsclient.Dial(ctx, transport, env.URL, opts)
+}
+
+// quoteShort renders b for an error message, cut to a readable length.
+func quoteShort(b []byte) string {
+	const max = 80
+	if len(b) > max {
+		return strconv.Quote(string(b[:max])) + "..."
+	}
+	return strconv.Quote(string(b))
 }

@@ -2,11 +2,16 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"math"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sockjsd/sockjsd/internal/sockjsclient"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -15,11 +20,11 @@ func TestParseTarget(t *testing.T) {
 		want Target
 		err  string
 	}{
-		{in: "http://127.0.0.1:8081/echo", want: Target{Host: "127.0.0.1:8081", Addr: "127.0.0.1:8081", Path: "/echo"}},
-		{in: "http://127.0.0.9:8081/echo/", want: Target{Host: "127.0.0.9:8081", Addr: "127.0.0.9:8081", Path: "/echo"}},
-		{in: "ws://127.0.0.1/a/b", want: Target{Host: "127.0.0.1", Addr: "127.0.0.1:80", Path: "/a/b"}},
-		{in: "http://[::1]:9/x", want: Target{Host: "[::1]:9", Addr: "[::1]:9", Path: "/x"}},
-		{in: "http://127.0.0.1:1", want: Target{Host: "127.0.0.1:1", Addr: "127.0.0.1:1", Path: ""}},
+		{in: "http://127.0.0.1:8081/echo", want: Target{URL: "http://127.0.0.1:8081/echo", Host: "127.0.0.1:8081", Addr: "127.0.0.1:8081", Path: "/echo"}},
+		{in: "http://127.0.0.9:8081/echo/", want: Target{URL: "http://127.0.0.9:8081/echo/", Host: "127.0.0.9:8081", Addr: "127.0.0.9:8081", Path: "/echo"}},
+		{in: "ws://127.0.0.1/a/b", want: Target{URL: "ws://127.0.0.1/a/b", Host: "127.0.0.1", Addr: "127.0.0.1:80", Path: "/a/b"}},
+		{in: "http://[::1]:9/x", want: Target{URL: "http://[::1]:9/x", Host: "[::1]:9", Addr: "[::1]:9", Path: "/x"}},
+		{in: "http://127.0.0.1:1", want: Target{URL: "http://127.0.0.1:1", Host: "127.0.0.1:1", Addr: "127.0.0.1:1", Path: ""}},
 		{in: "http://10.0.0.1/echo", err: "only loopback"},
 		{in: "http://192.168.1.2:80/echo", err: "only loopback"},
 		{in: "http://8.8.8.8/echo", err: "only loopback"},
@@ -211,46 +216,19 @@ func TestParseGoroutines(t *testing.T) {
 	}
 }
 
-func TestWebsocketFraming(t *testing.T) {
-	for _, n := range []int{0, 1, 125, 126, 65535, 65536} {
-		payload := strings.Repeat("z", n)
-		b := append(make([]byte, 3), make([]byte, 14)...) // 3 bytes of earlier frames
-		b = append(b, payload...)
-		b = wsFrameInPlace(b, 3, wsOpText)
-		f := b[3:]
-		if f[0] != 0x81 || f[1]&0x80 == 0 {
-			t.Fatalf("n=%d: header %x", n, f[:2])
-		}
-		h, ln := 2, int(f[1]&0x7F)
-		switch ln {
-		case 126:
-			ln, h = int(f[2])<<8|int(f[3]), 4
-		case 127:
-			ln, h = 0, 10
-			for i := 2; i < 10; i++ {
-				ln = ln<<8 | int(f[i])
-			}
-		}
-		if ln != n || len(f) != h+4+n {
-			t.Fatalf("n=%d: length %d, frame %d bytes", n, ln, len(f))
-		}
-		mask := f[h : h+4]
-		for i, c := range f[h+4:] {
-			if c^mask[i&3] != 'z' {
-				t.Fatalf("n=%d: byte %d unmasks to %q", n, i, c^mask[i&3])
-			}
-		}
-	}
-}
-
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		err  error
 		kind ErrKind
 	}{
 		{protoErr(KindStatus, "x"), KindStatus},
-		{closeErr(Frame{Type: FrameClose, Code: 2010}), KindClose},
-		{errBadFrame, KindFrame},
+		{closeErr(sockjsclient.Frame{Type: sockjsclient.FrameClose, Code: 2010}), KindClose},
+		{fmt.Errorf("x: %w", sockjsclient.ErrBadFrame), KindFrame},
+		{fmt.Errorf("x: %w", sockjsclient.ErrHandshake), KindHandshake},
+		{fmt.Errorf("%w 127.0.0.1:1: refused", sockjsclient.ErrDial), KindDial},
+		{&sockjsclient.StatusError{Request: "POST /x", StatusCode: 500}, KindStatus},
+		{os.ErrDeadlineExceeded, KindTimeout},
+		{io.EOF, KindConnection},
 		{errors.New("boom"), KindConnection},
 	}
 	for _, tt := range tests {
@@ -259,7 +237,7 @@ func TestClassify(t *testing.T) {
 		}
 	}
 	var e Errors
-	e.Add(closeErr(Frame{Type: FrameClose, Code: 2010, Reason: "Another connection still open"}))
+	e.Add(closeErr(sockjsclient.Frame{Type: sockjsclient.FrameClose, Code: 2010, Reason: "Another connection still open"}))
 	e.AddN(KindTimeout, 5, "late")
 	e.AddN(KindTimeout, 0, "none")
 	r := e.Report()

@@ -1,4 +1,4 @@
-package main
+package sockjsclient
 
 import (
 	"encoding/json"
@@ -45,29 +45,29 @@ type Frame struct {
 	Reason   string
 }
 
-// errBadFrame wraps every frame parsing failure.
-var errBadFrame = errors.New("malformed frame")
-
 // ParseFrame decodes one SockJS frame without its transport envelope (the
-// websocket message, or an xhr line without its trailing '\n'). It is
-// strict: "o" and "h" take nothing after them, array frames hold strings
-// only, and close frames are exactly [int, string].
+// websocket message, an xhr line without its trailing '\n', the decoded
+// data of an eventsource event, the decoded string literal of an htmlfile
+// or jsonp script). It is strict: "o" and "h" take nothing after them,
+// array frames hold strings only, and close frames are exactly
+// [int, string]. Every error wraps ErrBadFrame. ParseFrame does not keep
+// b: the messages are copies.
 func ParseFrame(b []byte) (Frame, error) {
 	if len(b) == 0 {
-		return Frame{}, fmt.Errorf("%w: empty", errBadFrame)
+		return Frame{}, fmt.Errorf("%w: empty", ErrBadFrame)
 	}
 	f := Frame{Type: FrameType(b[0])}
 	rest := b[1:]
 	switch f.Type {
 	case FrameOpen, FrameHeartbeat:
 		if len(rest) != 0 {
-			return Frame{}, fmt.Errorf("%w: %q frame with payload %s", errBadFrame, b[0], quoteShort(rest))
+			return Frame{}, fmt.Errorf("%w: %q frame with payload %s", ErrBadFrame, b[0], quoteShort(rest))
 		}
 		return f, nil
 	case FrameArray:
 		msgs, err := parseStringArray(rest, nil)
 		if err != nil {
-			return Frame{}, fmt.Errorf("%w: %v in %s", errBadFrame, err, quoteShort(b))
+			return Frame{}, fmt.Errorf("%w: %v in %s", ErrBadFrame, err, quoteShort(b))
 		}
 		f.Messages = msgs
 		return f, nil
@@ -82,19 +82,19 @@ func ParseFrame(b []byte) (Frame, error) {
 			}
 		}
 		if err != nil {
-			return Frame{}, fmt.Errorf("%w: %v in %s", errBadFrame, err, quoteShort(b))
+			return Frame{}, fmt.Errorf("%w: %v in %s", ErrBadFrame, err, quoteShort(b))
 		}
 		f.Messages = []string{s}
 		return f, nil
 	case FrameClose:
 		code, reason, err := parseClose(rest)
 		if err != nil {
-			return Frame{}, fmt.Errorf("%w: %v in %s", errBadFrame, err, quoteShort(b))
+			return Frame{}, fmt.Errorf("%w: %v in %s", ErrBadFrame, err, quoteShort(b))
 		}
 		f.Code, f.Reason = code, reason
 		return f, nil
 	}
-	return Frame{}, fmt.Errorf("%w: unknown type in %s", errBadFrame, quoteShort(b))
+	return Frame{}, fmt.Errorf("%w: unknown type in %s", ErrBadFrame, quoteShort(b))
 }
 
 // parseStringArray decodes a JSON array of strings, appending to dst.
@@ -259,9 +259,10 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// appendSendBody appends the client-to-server payload for msgs: a JSON
-// array of strings.
-func appendSendBody(dst []byte, msgs []string) []byte {
+// AppendSendBody appends the client-to-server payload for msgs, a JSON
+// array of strings, as xhr_send takes it (and jsonp_send in its form
+// field d, and a framed websocket as one message).
+func AppendSendBody(dst []byte, msgs []string) []byte {
 	dst = append(dst, '[')
 	for i, m := range msgs {
 		if i > 0 {

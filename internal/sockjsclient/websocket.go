@@ -1,4 +1,4 @@
-package main
+package sockjsclient
 
 import (
 	"bufio"
@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -21,6 +22,8 @@ import (
 // so that a load generator pinned to one core stays cheaper than the
 // servers it measures: Send writes a whole batch of frames with one
 // syscall, and reads go through one small buffer per connection.
+// Masks come from math/rand/v2: a client's mask protects proxies from
+// content a page chooses, not a secret, and this client is not a page.
 
 const (
 	wsOpContinuation = 0x0
@@ -29,8 +32,6 @@ const (
 	wsOpClose        = 0x8
 	wsOpPing         = 0x9
 	wsOpPong         = 0xA
-
-	wsMaxMessage = 64 << 20 // refuse larger messages from a server
 )
 
 type wsConn struct {
@@ -43,16 +44,20 @@ type wsConn struct {
 	msg []byte // reassembly buffer for the message being read
 }
 
-func dialWebsocket(ctx context.Context, env *Env, sessionPath string) (Conn, error) {
-	c, err := env.Dialer.Dial(ctx, env.Dialer.Pick(), env.Target.Addr)
+func dialWebsocket(ctx context.Context, s *session) (Conn, error) {
+	t, err := s.pick()
 	if err != nil {
-		return nil, &ProtocolError{Kind: KindDial, Detail: err.Error()}
+		return nil, err
 	}
-	ws := &wsConn{c: c, br: bufio.NewReaderSize(c, env.BufSize)}
+	c, err := s.dial(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	ws := &wsConn{c: c, br: bufio.NewReaderSize(c, s.opts.ReadBufferSize)}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}
-	if err := ws.handshake(env.Target.Host, sessionPath+"/websocket"); err != nil {
+	if err := ws.handshake(s, t); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -68,29 +73,37 @@ func dialWebsocket(ctx context.Context, env *Env, sessionPath string) (Conn, err
 	return ws, nil
 }
 
-func (ws *wsConn) handshake(host, path string) error {
+func (ws *wsConn) handshake(s *session, t *target) error {
 	var key [16]byte
 	_, _ = crand.Read(key[:])
 	k := base64.StdEncoding.EncodeToString(key[:])
-	req := "GET " + path + " HTTP/1.1\r\nHost: " + host +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + k +
-		"\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := io.WriteString(ws.c, req); err != nil {
-		return classify(err)
+	path := t.prefix + "/websocket"
+	b := append([]byte("GET "), path...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, t.host...)
+	b = append(b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "...)
+	b = append(b, k...)
+	b = append(b, "\r\nSec-WebSocket-Version: 13\r\n"...)
+	b = s.appendHeaders(b, t, "/websocket")
+	b = append(b, "\r\n"...)
+	if _, err := ws.c.Write(b); err != nil {
+		return err
 	}
-	resp, err := http.ReadResponse(ws.br, &http.Request{Method: http.MethodGet})
+	resp, err := http.ReadResponse(ws.br, getRequest)
 	if err != nil {
-		return classify(err)
+		return err
 	}
+	s.storeCookies(t, "/websocket", resp)
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return protoErr(KindStatus, "GET %s: %s", path, resp.Status)
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return &StatusError{Request: "GET " + path, StatusCode: resp.StatusCode, Body: quoteShort(body)}
 	}
 	sum := sha1.Sum([]byte(k + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
 	switch {
 	case !strings.EqualFold(resp.Header.Get("Upgrade"), "websocket"):
-		return protoErr(KindHandshake, "GET %s: Upgrade header %q", path, resp.Header.Get("Upgrade"))
+		return badHandshake("GET %s: Upgrade header %q", path, resp.Header.Get("Upgrade"))
 	case resp.Header.Get("Sec-WebSocket-Accept") != base64.StdEncoding.EncodeToString(sum[:]):
-		return protoErr(KindHandshake, "GET %s: wrong Sec-WebSocket-Accept", path)
+		return badHandshake("GET %s: wrong Sec-WebSocket-Accept", path)
 	}
 	return nil
 }
@@ -106,7 +119,7 @@ func (ws *wsConn) Send(msgs []string, deadline time.Time) error {
 		one[0] = m
 		start := len(b)
 		b = append(b, make([]byte, 14)...) // room for the largest header
-		b = appendSendBody(b, one[:])
+		b = AppendSendBody(b, one[:])
 		b = wsFrameInPlace(b, start, wsOpText)
 	}
 	ws.wbuf = b
@@ -116,7 +129,7 @@ func (ws *wsConn) Send(msgs []string, deadline time.Time) error {
 func (ws *wsConn) writeLocked(b []byte, deadline time.Time) error {
 	_ = ws.c.SetWriteDeadline(deadline)
 	if _, err := ws.c.Write(b); err != nil {
-		return classify(err)
+		return err
 	}
 	return nil
 }
@@ -160,6 +173,9 @@ func (ws *wsConn) Recv(deadline time.Time) (Frame, error) {
 	_ = ws.c.SetReadDeadline(deadline)
 	data, err := ws.readMessage()
 	if err != nil {
+		if errors.Is(err, net.ErrClosed) {
+			err = ErrClosed
+		}
 		return Frame{}, err
 	}
 	return ParseFrame(data)
@@ -173,40 +189,40 @@ func (ws *wsConn) readMessage() ([]byte, error) {
 	for {
 		var hdr [2]byte
 		if _, err := io.ReadFull(ws.br, hdr[:]); err != nil {
-			return nil, classify(err)
+			return nil, err
 		}
 		fin, op := hdr[0]&0x80 != 0, hdr[0]&0x0F
 		if hdr[0]&0x70 != 0 {
-			return nil, protoErr(KindFrame, "websocket frame with RSV bits %#x", hdr[0])
+			return nil, badFrame("websocket frame with RSV bits %#x", hdr[0])
 		}
 		if hdr[1]&0x80 != 0 {
-			return nil, protoErr(KindFrame, "masked websocket frame from server")
+			return nil, badFrame("masked websocket frame from server")
 		}
 		n := uint64(hdr[1] & 0x7F)
 		switch n {
 		case 126:
 			var ext [2]byte
 			if _, err := io.ReadFull(ws.br, ext[:]); err != nil {
-				return nil, classify(err)
+				return nil, err
 			}
 			n = uint64(binary.BigEndian.Uint16(ext[:]))
 		case 127:
 			var ext [8]byte
 			if _, err := io.ReadFull(ws.br, ext[:]); err != nil {
-				return nil, classify(err)
+				return nil, err
 			}
 			n = binary.BigEndian.Uint64(ext[:])
 		}
-		if n > wsMaxMessage || uint64(len(ws.msg))+n > wsMaxMessage {
-			return nil, protoErr(KindFrame, "websocket message over %d bytes", wsMaxMessage)
+		if n > maxMessage || uint64(len(ws.msg))+n > maxMessage {
+			return nil, badFrame("websocket message over %d bytes", maxMessage)
 		}
 		if op >= wsOpClose {
 			if !fin || n > 125 {
-				return nil, protoErr(KindFrame, "bad websocket control frame")
+				return nil, badFrame("bad websocket control frame")
 			}
 			var ctl [125]byte
 			if _, err := io.ReadFull(ws.br, ctl[:n]); err != nil {
-				return nil, classify(err)
+				return nil, err
 			}
 			switch op {
 			case wsOpPing:
@@ -219,27 +235,27 @@ func (ws *wsConn) readMessage() ([]byte, error) {
 				if n >= 2 {
 					code = int(binary.BigEndian.Uint16(ctl[:2]))
 				}
-				return nil, protoErr(KindConnection, "websocket closed by server (code %d) without a SockJS close frame", code)
+				return nil, fmt.Errorf("sockjs: websocket closed by the server (code %d): %w", code, io.EOF)
 			default:
-				return nil, protoErr(KindFrame, "unknown websocket opcode %#x", op)
+				return nil, badFrame("unknown websocket opcode %#x", op)
 			}
 			continue
 		}
 		switch {
 		case op == wsOpContinuation && !inMessage:
-			return nil, protoErr(KindFrame, "websocket continuation without a message")
+			return nil, badFrame("websocket continuation without a message")
 		case op != wsOpContinuation && inMessage:
-			return nil, protoErr(KindFrame, "websocket message interleaved")
+			return nil, badFrame("websocket message interleaved")
 		case op == wsOpBinary:
-			return nil, protoErr(KindFrame, "binary websocket message")
+			return nil, badFrame("binary websocket message")
 		case op != wsOpContinuation && op != wsOpText:
-			return nil, protoErr(KindFrame, "unknown websocket opcode %#x", op)
+			return nil, badFrame("unknown websocket opcode %#x", op)
 		}
 		inMessage = true
 		start := len(ws.msg)
 		ws.msg = append(ws.msg, make([]byte, n)...)
 		if _, err := io.ReadFull(ws.br, ws.msg[start:]); err != nil {
-			return nil, classify(err)
+			return nil, err
 		}
 		if fin {
 			return ws.msg, nil
@@ -259,15 +275,10 @@ func (ws *wsConn) control(op byte, payload []byte) error {
 }
 
 func (ws *wsConn) Close(mode CloseMode) error {
-	switch mode {
-	case CloseGraceful:
+	if mode == CloseGraceful {
 		_ = ws.control(wsOpClose, []byte{0x03, 0xE8}) // 1000
-	case CloseReset:
-		if tc, ok := ws.c.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
-		}
 	}
-	err := ws.c.Close()
+	err := closeConn(ws.c, mode)
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package main
+package sockjsclient
 
 import (
 	"encoding/json"
@@ -62,8 +62,8 @@ func TestParseFrame(t *testing.T) {
 				if err == nil {
 					t.Fatalf("ParseFrame(%q) = %+v, want error", tt.in, got)
 				}
-				if !errors.Is(err, errBadFrame) {
-					t.Fatalf("error %v does not wrap errBadFrame", err)
+				if !errors.Is(err, ErrBadFrame) {
+					t.Fatalf("error %v does not wrap ErrBadFrame", err)
 				}
 				return
 			}
@@ -89,9 +89,9 @@ func TestAppendSendBody(t *testing.T) {
 		{[]string{"é"}, `["é"]`},
 	}
 	for _, tt := range tests {
-		got := string(appendSendBody(nil, tt.msgs))
+		got := string(AppendSendBody(nil, tt.msgs))
 		if got != tt.want {
-			t.Errorf("appendSendBody(%q) = %s, want %s", tt.msgs, got, tt.want)
+			t.Errorf("AppendSendBody(%q) = %s, want %s", tt.msgs, got, tt.want)
 		}
 		// What we send must parse back to what we meant.
 		back, err := parseStringArray([]byte(got), nil)
@@ -142,7 +142,7 @@ func FuzzParseFrame(f *testing.F) {
 			}
 		}
 		// Re-encoding what we parsed must give the same messages back.
-		again, err := parseStringArray(appendSendBody(nil, fr.Messages), nil)
+		again, err := parseStringArray(AppendSendBody(nil, fr.Messages), nil)
 		if err != nil || !reflect.DeepEqual(again, fr.Messages) {
 			t.Fatalf("re-encode of %q: %q, %v", fr.Messages, again, err)
 		}
