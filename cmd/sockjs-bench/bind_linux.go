@@ -15,3 +15,15 @@ func bindNoPort(network, address string, c syscall.RawConn) error {
 		_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
 	})
 }
+
+// setRcvBuf asks for a receive buffer of n bytes on the socket before it
+// connects (so that the window the peer sees is small from the start).
+func setRcvBuf(c syscall.RawConn, n int) error {
+	var err error
+	if cerr := c.Control(func(fd uintptr) {
+		err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, n)
+	}); cerr != nil {
+		return cerr
+	}
+	return err
+}

@@ -29,7 +29,10 @@ type Config struct {
 	GoroutinesURL string
 	Settle        time.Duration
 	Verify        bool
-	Messages      int // soak: echoes per session
+	Messages      int // soak: echoes per session; burst: messages sent
+	Readers       int // burst: healthy reading sessions
+	RcvBuf        int // burst: the stalled session's receive buffer
+	Batch         int // burst: messages per Send
 	BufSize       int
 	JSON          bool
 	Quiet         bool
@@ -54,6 +57,8 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 		defConcurrency = 32
 	case "soak":
 		defDuration, defConcurrency = 30*time.Second, 32
+	case "burst":
+		defDuration = 2 * time.Minute
 	}
 	fs.StringVar(&c.URL, "url", "", "base URL of the SockJS service, e.g. http://127.0.0.1:8081/echo (loopback only)")
 	if scenario == "soak" {
@@ -61,7 +66,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 	} else {
 		fs.StringVar(&transport, "transport", "websocket", "transport: "+transportNames())
 	}
-	fs.DurationVar(&c.Duration, "duration", defDuration, "how long to measure (hold, for idle; run, for soak); every run is bounded by it")
+	fs.DurationVar(&c.Duration, "duration", defDuration, "how long to measure (hold, for idle; run, for soak; the longest the burst may take); every run is bounded by it")
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "longest wait for any one answer (open, echo, send); later is a timeout error")
 	fs.StringVar(&sources, "source", "", "loopback source addresses to spread connections over, e.g. 127.0.0.1-127.0.0.8 (default: the kernel's choice)")
 	fs.IntVar(&c.BufSize, "bufsize", 4096, "read buffer per connection in bytes")
@@ -70,6 +75,13 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file")
 	fs.IntVar(&c.PID, "pid", 0, "server process id: report its CPU, RSS, descriptors and threads from /proc")
 	switch scenario {
+	case "burst":
+		fs.IntVar(&c.Size, "size", 1024, "message payload in bytes (at least 8)")
+		fs.IntVar(&c.Messages, "messages", 200_000, "messages the sender sends")
+		fs.IntVar(&c.Readers, "readers", 3, "sessions that read as fast as they can (the sender reads too)")
+		fs.IntVar(&c.RcvBuf, "rcvbuf", 4096, "receive buffer of the session that never reads, in bytes (0: the kernel's)")
+		fs.IntVar(&c.Batch, "batch", 32, "messages per Send of the sender")
+		fs.IntVar(&c.Concurrency, "concurrency", defConcurrency, "sessions opened at once while setting up")
 	case "echo", "broadcast", "connect", "soak":
 		fs.IntVar(&c.Size, "size", 64, "message payload in bytes (at least 8)")
 		fs.Int64Var(&c.Count, "count", 0, "stop after this many measured messages (connect, soak: sessions); 0 means duration only")
@@ -142,10 +154,23 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 		return nil, fmt.Errorf("-pid must not be negative")
 	}
 	switch scenario {
-	case "echo", "broadcast", "connect", "soak":
+	case "echo", "broadcast", "connect", "soak", "burst":
 		if c.Size < 8 || c.Size > 16<<20 {
 			return nil, fmt.Errorf("-size must be in [8, 16MiB]")
 		}
+	}
+	if scenario == "burst" {
+		switch {
+		case c.Messages < 1 || c.Messages > 10_000_000:
+			return nil, fmt.Errorf("-messages must be in [1, 10000000]")
+		case c.Readers < 1 || c.Readers > 1000:
+			return nil, fmt.Errorf("-readers must be in [1, 1000]")
+		case c.RcvBuf < 0 || c.RcvBuf > 16<<20:
+			return nil, fmt.Errorf("-rcvbuf must be in [0, 16MiB]")
+		case c.Batch < 1 || c.Batch > 65536:
+			return nil, fmt.Errorf("-batch must be in [1, 65536]")
+		}
+		c.Sessions = c.Readers + 2
 	}
 	switch scenario {
 	case "echo", "broadcast", "idle":

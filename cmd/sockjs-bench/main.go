@@ -13,6 +13,9 @@
 //	idle       open N sessions and hold them; report the server's RSS per session
 //	soak       open, use and drop sessions for a while; compare the server's
 //	           memory, descriptors and goroutines before and after
+//	burst      on a broadcast service, one session that never reads, one that
+//	           sends N messages as fast as it can, and readers that must get
+//	           every one in order
 //
 // It speaks the SockJS wire protocol itself, with internal/sockjsclient, over
 // every transport sockjs-client uses without an iframe (websocket,
@@ -50,6 +53,7 @@ var scenarios = map[string]func(context.Context, *runner) *Result{
 	"broadcast": runBroadcast,
 	"idle":      runIdle,
 	"soak":      runSoak,
+	"burst":     runBurst,
 }
 
 const usageText = `usage: sockjs-bench <scenario> -url http://127.0.0.1:PORT/PREFIX [flags]
@@ -61,6 +65,9 @@ scenarios:
   idle       open N sessions and hold them; RSS per session of the server (-pid)
   soak       open, use and drop sessions for a while; the server's memory,
              descriptors and goroutines before and after (-pid)
+  burst      on a broadcast service: one websocket session that never reads,
+             one sender of -messages messages as fast as it can, -readers
+             readers; every reader must get every message in order
 
 Run 'sockjs-bench <scenario> -h' for its flags. Only loopback targets are allowed.
 Exit status: 0 valid run, 1 the run had errors, 2 bad usage.

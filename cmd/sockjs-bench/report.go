@@ -30,6 +30,8 @@ type Result struct {
 	// or the time to "o" for connect.
 	Latency *Summary `json:"latency,omitempty"`
 
+	Burst *BurstReport `json:"burst,omitempty"`
+
 	Server *ServerReport `json:"server,omitempty"`
 
 	ErrorCount int64         `json:"error_count"`
@@ -120,6 +122,9 @@ func (res *Result) WriteText(w io.Writer) {
 	if res.Scenario == "idle" {
 		fmt.Fprintf(w, "  held       %d sessions, %d answered an echo at the end\n", res.Opened, res.Verified)
 	}
+	if b := res.Burst; b != nil {
+		b.writeText(w)
+	}
 	if l := res.Latency; l != nil && l.Count > 0 {
 		fmt.Fprintf(w, "  latency    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (n=%d)\n",
 			us(l.P50), us(l.P90), us(l.P99), us(l.P999), us(l.Max), l.Count)
@@ -166,4 +171,34 @@ func us(v float64) string {
 // mib formats a KiB count in MiB.
 func mib(v int64) string {
 	return fmt.Sprintf("%.1f MiB", float64(v)/1024)
+}
+
+func (b *BurstReport) writeText(w io.Writer) {
+	fmt.Fprintf(w, "  burst      %d of %d messages sent in %.2f s; last delivery at %.2f s; longest gap %.1f ms\n",
+		b.Sent, b.Messages, b.SendSecs, b.TotalSecs, b.MaxGapMs)
+	line := func(who string, s BurstSession) {
+		fmt.Fprintf(w, "    %-9s received %d  missed %d  reordered %d  longest gap %.1f ms", who, s.Received, s.Missed, s.Reordered, s.MaxGapMs)
+		if s.Closed != "" {
+			fmt.Fprintf(w, "  ENDED: %s", s.Closed)
+		}
+		fmt.Fprintln(w)
+	}
+	line("sender", b.Sender)
+	for i, s := range b.Readers {
+		line(fmt.Sprintf("reader %d", i+1), s)
+	}
+	st := b.Stalled
+	if st.DroppedMs >= 0 {
+		fmt.Fprintf(w, "    stalled   dropped by the server at %.0f ms (%d messages sent by then)\n", st.DroppedMs, st.SentBeforeDrop)
+	} else {
+		fmt.Fprintf(w, "    stalled   still connected when the burst ended\n")
+	}
+	if st.CloseCode != 0 {
+		fmt.Fprintf(w, "              close frame %d %q read at %.0f ms, after %d messages\n", st.CloseCode, st.CloseReason, st.CloseMs, st.Received)
+	} else {
+		fmt.Fprintf(w, "              no close frame: %d messages, then %s\n", st.Received, st.End)
+	}
+	if b.RSSGrowthKiB != 0 {
+		fmt.Fprintf(w, "    server rss grew %s at its peak\n", mib(b.RSSGrowthKiB))
+	}
 }

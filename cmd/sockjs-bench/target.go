@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -145,6 +146,7 @@ func ParseSources(s string) ([]netip.Addr, error) {
 type Dialer struct {
 	Sources []netip.Addr // empty: let the kernel choose
 	Timeout time.Duration
+	RcvBuf  int // receive buffer per connection in bytes; 0: the kernel's
 	next    atomic.Uint64
 }
 
@@ -159,6 +161,12 @@ func (d *Dialer) Pick() netip.Addr {
 // Dial connects to addr from src (if valid).
 func (d *Dialer) Dial(ctx context.Context, src netip.Addr, addr string) (net.Conn, error) {
 	nd := net.Dialer{Timeout: d.Timeout, Control: bindNoPort}
+	if d.RcvBuf > 0 {
+		nd.Control = func(network, address string, c syscall.RawConn) error {
+			_ = bindNoPort(network, address, c)
+			return setRcvBuf(c, d.RcvBuf)
+		}
+	}
 	if src.IsValid() {
 		nd.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
 	}

@@ -17,7 +17,8 @@ import (
 // Env is what every session needs to reach the server: where it is, how
 // to connect, and how large a read buffer each connection gets.
 type Env struct {
-	URL     string // the base URL of the service
+	URL     string        // the base URL of the service
+	baseURL func() string // with several targets: each request's, in turn; else nil
 	Dialer  *Dialer
 	BufSize int // read buffer per connection
 	// addrs maps the host:port of each target URL to the loopback
@@ -108,9 +109,17 @@ func classify(err error) *ProtocolError {
 // dial opens a session with the named transport. Every connection of the
 // session comes from one source address, as from one browser.
 func dial(ctx context.Context, env *Env, transport string) (sockjsclient.Conn, error) {
+	return sockjsclient.Dial(ctx, transport, env.URL, env.options(nil))
+}
+
+// options are a new session's: fresh ids, one source address, and only
+// the targets' loopback addresses dialed. onConn, if not nil, sees every
+// connection the session opens.
+func (env *Env) options(onConn func(net.Conn)) *sockjsclient.Options {
 	n := idCounter.Load()
 	src := env.Dialer.Pick()
 	opts := &sockjsclient.Options{
+		BaseURL:        env.baseURL,
 		ServerID:       serverID(n),
 		SessionID:      newSessionID(),
 		ReadBufferSize: env.BufSize,
@@ -119,10 +128,14 @@ func dial(ctx context.Context, env *Env, transport string) (sockjsclient.Conn, e
 			if !ok {
 				return nil, fmt.Errorf("%s: %w", addr, errNotLoopback)
 			}
-			return env.Dialer.Dial(ctx, src, ip)
+			c, err := env.Dialer.Dial(ctx, src, ip)
+			if err == nil && onConn != nil {
+				onConn(c)
+			}
+			return c, err
 		},
 	}
-	return sockjsclient.Dial(ctx, transport, env.URL, opts)
+	return opts
 }
 
 // quoteShort renders b for an error message, cut to a readable length.
