@@ -145,10 +145,10 @@ func runBurst(ctx context.Context, r *runner) *Result {
 
 	// The stalled session: a websocket with a small receive buffer.
 	var stalledConn atomic.Pointer[net.Conn]
-	senv := *r.env
-	senv.Dialer = &Dialer{Sources: cfg.Sources, Timeout: cfg.Timeout, RcvBuf: cfg.RcvBuf}
+	senv := newEnv(cfg.Targets, false, &Dialer{Sources: cfg.Sources, Timeout: cfg.Timeout, RcvBuf: cfg.RcvBuf}, cfg.BufSize)
+	base, opts := senv.options(func(c net.Conn) { stalledConn.Store(&c) })
 	dctx, dcancel := context.WithTimeout(ctx, cfg.Timeout)
-	stalled, err := sockjsclient.Dial(dctx, sockjsclient.WebSocket, senv.URL, senv.options(func(c net.Conn) { stalledConn.Store(&c) }))
+	stalled, err := sockjsclient.Dial(dctx, sockjsclient.WebSocket, base, opts)
 	dcancel()
 	if err != nil {
 		r.fail(err)

@@ -13,7 +13,8 @@ import (
 type Config struct {
 	Scenario      string
 	URL           string
-	Target        Target
+	Targets       []Target // one per -url element
+	Spread        string   // with several targets: "session" or "request"
 	Transports    []string // one, except for soak
 	Sessions      int
 	InFlight      int
@@ -60,7 +61,8 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 	case "burst":
 		defDuration = 2 * time.Minute
 	}
-	fs.StringVar(&c.URL, "url", "", "base URL of the SockJS service, e.g. http://127.0.0.1:8081/echo (loopback only)")
+	fs.StringVar(&c.URL, "url", "", "base URL of the SockJS service, e.g. http://127.0.0.1:8081/echo (loopback only); several, comma separated, for the nodes of a cluster")
+	fs.StringVar(&c.Spread, "spread", "session", "with several -url: 'session' puts each session on the next node; 'request' sends each HTTP request of every session to the next node (a cluster that shares sessions)")
 	if scenario == "soak" {
 		fs.StringVar(&transport, "transport", "websocket,xhr-streaming,xhr-polling", "comma separated transports, used in turn: "+transportNames())
 	} else {
@@ -120,8 +122,18 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 		return nil, fmt.Errorf("-url is required")
 	}
 	var err error
-	if c.Target, err = ParseTarget(c.URL); err != nil {
-		return nil, err
+	for _, u := range splitList(c.URL) {
+		t, err := ParseTarget(u)
+		if err != nil {
+			return nil, err
+		}
+		c.Targets = append(c.Targets, t)
+	}
+	if len(c.Targets) == 0 || len(c.Targets) > 64 {
+		return nil, fmt.Errorf("-url: give 1 to 64 base URLs")
+	}
+	if c.Spread != "session" && c.Spread != "request" {
+		return nil, fmt.Errorf("-spread must be session or request")
 	}
 	if c.Sources, err = ParseSources(sources); err != nil {
 		return nil, err
@@ -207,6 +219,9 @@ func checkFDs(c *Config) error {
 	for _, t := range c.Transports {
 		if t != "websocket" {
 			perSession = 2 // a receiving and a sending connection
+			if c.Spread == "request" {
+				perSession = 2 * len(c.Targets) // each kept alive to every node
+			}
 		}
 	}
 	n := c.Sessions

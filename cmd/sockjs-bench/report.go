@@ -12,6 +12,7 @@ type Result struct {
 	Scenario  string  `json:"scenario"`
 	Transport string  `json:"transport"`
 	URL       string  `json:"url"`
+	Spread    string  `json:"spread,omitempty"` // with several URLs: "session" or "request"
 	Sessions  int     `json:"sessions,omitempty"`
 	InFlight  int     `json:"inflight,omitempty"`
 	Size      int     `json:"size,omitempty"`
@@ -60,6 +61,7 @@ func newResult(r *runner, transport string) *Result {
 		Scenario:  c.Scenario,
 		Transport: transport,
 		URL:       c.URL,
+		Spread:    spreadOf(c),
 		Sessions:  c.Sessions,
 		InFlight:  c.InFlight,
 		Size:      c.Size,
@@ -107,6 +109,9 @@ func (res *Result) WriteText(w io.Writer) {
 	}
 	if res.Rate > 0 {
 		setup = append(setup, fmt.Sprintf("rate %.0f/s", res.Rate))
+	}
+	if res.Spread != "" {
+		setup = append(setup, "nodes by "+res.Spread)
 	}
 	setup = append(setup, fmt.Sprintf("measured %.2f s", res.Seconds))
 	fmt.Fprintf(w, "  %s\n", strings.Join(setup, "  "))
@@ -201,4 +206,12 @@ func (b *BurstReport) writeText(w io.Writer) {
 	if b.RSSGrowthKiB != 0 {
 		fmt.Fprintf(w, "    server rss grew %s at its peak\n", mib(b.RSSGrowthKiB))
 	}
+}
+
+// spreadOf is how sessions meet the nodes, when there are several.
+func spreadOf(c *Config) string {
+	if len(c.Targets) < 2 {
+		return ""
+	}
+	return c.Spread
 }

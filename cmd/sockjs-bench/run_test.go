@@ -146,6 +146,9 @@ func TestUsage(t *testing.T) {
 		{[]string{"soak", "-url", "http://127.0.0.1:1/echo"}, "-pid"},
 		{[]string{"flood", "-url", "http://127.0.0.1:1/echo"}, "unknown scenario"},
 		{[]string{"echo", "-url", "https://127.0.0.1:1/echo"}, "scheme"},
+		{[]string{"echo", "-url", "http://127.0.0.1:1/echo,http://10.0.0.1:1/echo"}, "only loopback"},
+		{[]string{"echo", "-url", "http://127.0.0.1:1/echo,http://127.0.0.1:2/echo", "-spread", "node"}, "-spread"},
+		{[]string{"echo", "-url", ","}, "-url"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer

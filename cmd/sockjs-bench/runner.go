@@ -29,7 +29,7 @@ type runner struct {
 func newRunner(cfg *Config, stderr io.Writer) (*runner, error) {
 	r := &runner{
 		cfg: cfg,
-		env: newEnv([]Target{cfg.Target}, &Dialer{Sources: cfg.Sources, Timeout: cfg.Timeout}, cfg.BufSize),
+		env: newEnv(cfg.Targets, cfg.Spread == "request", &Dialer{Sources: cfg.Sources, Timeout: cfg.Timeout}, cfg.BufSize),
 		log: stderr,
 	}
 	if cfg.Quiet {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/sockjsd/sockjsd/internal/sockjsclient"
 )
@@ -17,18 +18,22 @@ import (
 // Env is what every session needs to reach the server: where it is, how
 // to connect, and how large a read buffer each connection gets.
 type Env struct {
-	URL     string        // the base URL of the service
-	baseURL func() string // with several targets: each request's, in turn; else nil
-	Dialer  *Dialer
-	BufSize int // read buffer per connection
+	URLs []string // the base URLs of the service, one per node
+	// perRequest: each HTTP request of a session goes to the next node;
+	// otherwise each session stays on one node, the next one.
+	perRequest bool
+	next       atomic.Uint64 // sessions so far, for the round-robin
+	Dialer     *Dialer
+	BufSize    int // read buffer per connection
 	// addrs maps the host:port of each target URL to the loopback
 	// address to connect to; nothing else is ever dialed.
 	addrs map[string]string
 }
 
-func newEnv(targets []Target, d *Dialer, bufSize int) *Env {
-	env := &Env{URL: targets[0].URL, Dialer: d, BufSize: bufSize, addrs: map[string]string{}}
+func newEnv(targets []Target, perRequest bool, d *Dialer, bufSize int) *Env {
+	env := &Env{perRequest: perRequest, Dialer: d, BufSize: bufSize, addrs: map[string]string{}}
 	for _, t := range targets {
+		env.URLs = append(env.URLs, t.URL)
 		env.addrs[t.dialHost()] = t.Addr
 	}
 	return env
@@ -109,17 +114,21 @@ func classify(err error) *ProtocolError {
 // dial opens a session with the named transport. Every connection of the
 // session comes from one source address, as from one browser.
 func dial(ctx context.Context, env *Env, transport string) (sockjsclient.Conn, error) {
-	return sockjsclient.Dial(ctx, transport, env.URL, env.options(nil))
+	base, opts := env.options(nil)
+	return sockjsclient.Dial(ctx, transport, base, opts)
 }
 
-// options are a new session's: fresh ids, one source address, and only
-// the targets' loopback addresses dialed. onConn, if not nil, sees every
-// connection the session opens.
-func (env *Env) options(onConn func(net.Conn)) *sockjsclient.Options {
+// options are a new session's base URL and options: fresh ids, one
+// source address, and only the targets' loopback addresses dialed. A
+// session starts on the next node; with perRequest, each of its HTTP
+// requests goes to the node after the last. onConn, if not nil, sees
+// every connection the session opens.
+func (env *Env) options(onConn func(net.Conn)) (string, *sockjsclient.Options) {
 	n := idCounter.Load()
 	src := env.Dialer.Pick()
+	urls := env.URLs
+	first := env.next.Add(1) - 1
 	opts := &sockjsclient.Options{
-		BaseURL:        env.baseURL,
 		ServerID:       serverID(n),
 		SessionID:      newSessionID(),
 		ReadBufferSize: env.BufSize,
@@ -135,7 +144,12 @@ func (env *Env) options(onConn func(net.Conn)) *sockjsclient.Options {
 			return c, err
 		},
 	}
-	return opts
+	if env.perRequest && len(urls) > 1 {
+		var turn atomic.Uint64 // the receiving and the sending side share it
+		turn.Store(first)
+		opts.BaseURL = func() string { return urls[(turn.Add(1)-1)%uint64(len(urls))] }
+	}
+	return urls[first%uint64(len(urls))], opts
 }
 
 // quoteShort renders b for an error message, cut to a readable length.
