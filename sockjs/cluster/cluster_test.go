@@ -56,7 +56,7 @@ type clusterOpts struct {
 	responseLimit int
 }
 
-func newCluster(t *testing.T, e Engine, n int, o clusterOpts) []*testNode {
+func newCluster(t testing.TB, e Engine, n int, o clusterOpts) []*testNode {
 	t.Helper()
 	var nodes []*testNode
 	for range n {

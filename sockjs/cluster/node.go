@@ -134,6 +134,7 @@ func New(cfg Config) (*Node, error) {
 		ModifyResponse: misdirected,
 		ErrorHandler:   n.forwardFailed,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BufferPool:     copyBuffers{},
 	}
 	go n.keepClaims()
 	return n, nil
@@ -334,6 +335,15 @@ func (n *Node) refreshAll() {
 		}
 	}
 }
+
+// copyBuffers lends the proxy the buffers it copies responses through,
+// which it would otherwise allocate (32 KiB) for every request.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (copyBuffers) Get() []byte  { return *copyBufferPool.Get().(*[]byte) }
+func (copyBuffers) Put(b []byte) { copyBufferPool.Put(&b) }
 
 // ownerURL returns the base URL in an owner value.
 func ownerURL(owner string) string {
