@@ -15,16 +15,18 @@ const DefaultMaxFrameSize = 64 << 10
 // tiny headers cannot cost far more memory than its size.
 const maxHeaders = 256
 
-// A FrameError is a fault in what a client sent: a malformed frame, a
-// frame too large, a protocol violation. The endpoint answers it with an
-// ERROR frame whose message is Msg, then closes the session.
-type FrameError struct {
-	Msg string
+// Error is a fault in what a client sent or did: a malformed frame, a
+// frame too large, a refused destination. The endpoint answers it with an
+// ERROR frame whose message header is Message, then closes the session.
+// A HandlerFunc or a hook returns an *Error to choose the message the
+// client sees; other errors are reported as "Internal server error".
+type Error struct {
+	Message string
 }
 
-func (e *FrameError) Error() string { return "stomp: " + e.Msg }
+func (e *Error) Error() string { return "stomp: " + e.Message }
 
-func frameErr(msg string) error { return &FrameError{msg} }
+func frameErr(msg string) error { return &Error{msg} }
 
 var (
 	errTooLarge      = frameErr("frame too large")
