@@ -388,6 +388,7 @@ func (c *conn) transact(f *Frame) error {
 		} else {
 			err = c.ack(fr)
 		}
+		c.receiptHeaders = c.receiptHeaders[:0] // COMMIT's RECEIPT is its own
 		if err != nil {
 			return err
 		}
@@ -430,11 +431,20 @@ func (c *conn) send(f *Frame) error {
 		}
 		return h(&Message{Frame: *f, Destination: dest, session: c.pub, params: params})
 	}
-	err := c.srv.publish(c.s.Context(), dest, wrap(f.Headers, f.Body))
-	if errors.Is(err, ErrTooManyQueues) {
+	pos, err := c.srv.publish(c.s.Context(), dest, wrap(f.Headers, f.Body))
+	switch {
+	case errors.Is(err, ErrTooManyQueues):
 		return protoErr("too many queues")
+	case errors.Is(err, ErrQueuesFull):
+		return protoErr("queues full")
+	case err != nil:
+		return err
 	}
-	return err
+	if pos != nil && pos.Offset > 0 {
+		// The publisher learns where its message is, as subscribers do.
+		c.receiptHeaders = append(c.receiptHeaders, Header{hdrOffset, strconv.FormatUint(pos.Offset, 10)}, Header{hdrEpoch, pos.Epoch})
+	}
+	return nil
 }
 
 func (c *conn) subscribe(f *Frame) error {

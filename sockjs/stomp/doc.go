@@ -105,7 +105,8 @@
 //	receipt:r1
 //
 // and gets first the messages it missed, then the live ones, with none
-// lost or repeated between them. When they can no longer all be had (the
+// lost or repeated between them. The RECEIPT of a SEND to a topic
+// carries the x-offset and x-epoch the message got. When they can no longer all be had (the
 // epoch changed, or the topic no longer keeps them) the subscription
 // starts from now. A resuming SUBSCRIBE's RECEIPT says which happened:
 // x-recovered:true or x-recovered:false (then reload the state). An

@@ -25,8 +25,9 @@ type Topics interface {
 	// messages after that position (see Position), or fails with
 	// ErrUnrecoverable when they are no longer all kept.
 	Subscribe(ctx context.Context, s *sockjs.Session, topic string, since *Position, format func(TopicMessage) string) (TopicSubscription, error)
-	// Publish sends data to every subscriber of topic.
-	Publish(ctx context.Context, topic, data string) error
+	// Publish sends data to every subscriber of topic and returns its
+	// position in the topic's stream.
+	Publish(ctx context.Context, topic, data string) (Position, error)
 }
 
 // TopicSubscription is one subscription of a Topics engine.

@@ -19,6 +19,10 @@ type QueueOptions struct {
 	// while it holds messages or has consumers); a Send that would make
 	// one more fails with ErrTooManyQueues. Zero means 10000.
 	MaxQueues int
+	// MaxBytes bounds the data of every message held, waiting or
+	// unacked, in all queues together; a Send past it fails with
+	// ErrQueuesFull. Zero means 64 MiB.
+	MaxBytes int
 	// MaxDeliveries bounds how often one message is delivered without
 	// being acked; a message NACKed or left unacked that many times is
 	// dropped, so that a message no consumer can handle does not go round
@@ -28,9 +32,14 @@ type QueueOptions struct {
 	Logger *slog.Logger
 }
 
-// ErrTooManyQueues is returned by a Send that would make more queues than
-// QueueOptions.MaxQueues.
-var ErrTooManyQueues = errors.New("stomp: too many queues")
+// Errors of the memory queues' limits.
+var (
+	// ErrTooManyQueues: a Send would make more queues than
+	// QueueOptions.MaxQueues.
+	ErrTooManyQueues = errors.New("stomp: too many queues")
+	// ErrQueuesFull: the queues hold QueueOptions.MaxBytes already.
+	ErrQueuesFull = errors.New("stomp: queues full")
+)
 
 // NewMemoryQueues returns a Queues engine in the memory of this process.
 func NewMemoryQueues(opts *QueueOptions) Queues {
@@ -43,6 +52,9 @@ func NewMemoryQueues(opts *QueueOptions) Queues {
 	}
 	if o.MaxQueues <= 0 {
 		o.MaxQueues = 10000
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 64 << 20
 	}
 	if o.MaxDeliveries <= 0 {
 		o.MaxDeliveries = 10
@@ -59,8 +71,9 @@ func NewMemoryQueues(opts *QueueOptions) Queues {
 type memQueues struct {
 	opts QueueOptions
 
-	mu     sync.Mutex // guards queues and every memQueue and memConsumer field marked so; leaf lock
+	mu     sync.Mutex // guards queues, bytes, and every memQueue and memConsumer field marked so; leaf lock
 	queues map[string]*memQueue
+	bytes  int // data of the messages held, waiting or unacked
 }
 
 type memQueue struct {
@@ -105,6 +118,10 @@ type delivery struct {
 
 func (e *memQueues) Send(ctx context.Context, queue, data string) error {
 	e.mu.Lock()
+	if e.bytes+len(data) > e.opts.MaxBytes {
+		e.mu.Unlock()
+		return ErrQueuesFull
+	}
 	q := e.queues[queue]
 	if q == nil {
 		if len(e.queues) >= e.opts.MaxQueues {
@@ -116,10 +133,12 @@ func (e *memQueues) Send(ctx context.Context, queue, data string) error {
 	}
 	var dropped bool
 	if len(q.ready) >= e.opts.MaxLength {
+		e.bytes -= len(q.ready[0].data)
 		q.ready[0] = nil
 		q.ready = q.ready[1:]
 		dropped = true
 	}
+	e.bytes += len(data)
 	q.ready = append(q.ready, &qmsg{data: data})
 	e.mu.Unlock()
 	if dropped {
@@ -178,6 +197,8 @@ func (e *memQueues) dispatch(q *memQueue) {
 			d.m.deliveries--
 			if d.c.o.Manual {
 				d.c.unacked = slices.DeleteFunc(d.c.unacked, func(f inflight) bool { return f.m == d.m })
+			} else {
+				e.bytes += len(d.m.data) // counted out when handed out
 			}
 			e.requeueLocked(q, d.m)
 			e.removeLocked(d.c)
@@ -204,6 +225,8 @@ func (e *memQueues) pickLocked(q *memQueue) []delivery {
 		c.tag++
 		if c.o.Manual {
 			c.unacked = append(c.unacked, inflight{c.tag, m})
+		} else {
+			e.bytes -= len(m.data) // done once delivered
 		}
 		batch = append(batch, delivery{c, QueueMessage{Tag: c.tag, Data: m.data, Redelivered: m.deliveries > 0}, m})
 		m.deliveries++
@@ -247,6 +270,7 @@ func (c *memConsumer) roomLocked() bool {
 // prefers another consumer.
 func (e *memQueues) requeueLocked(q *memQueue, m *qmsg) {
 	if m.deliveries >= e.opts.MaxDeliveries {
+		e.bytes -= len(m.data)
 		e.opts.Logger.Warn("stomp: message dropped after too many deliveries", "queue", q.name, "deliveries", m.deliveries)
 		return
 	}
@@ -306,9 +330,11 @@ func (c *memConsumer) settle(tag uint64, cumulative, nack bool) bool {
 	if cumulative {
 		from = 0
 	}
-	if nack {
-		for k := i; k >= from; k-- {
+	for k := i; k >= from; k-- {
+		if nack {
 			e.requeueLocked(c.q, c.unacked[k].m)
+		} else {
+			e.bytes -= len(c.unacked[k].m.data)
 		}
 	}
 	c.unacked = slices.Delete(c.unacked, from, i+1)

@@ -185,6 +185,30 @@ func TestQueueLimits(t *testing.T) {
 	send(t, q, "/queue/c", "1")
 }
 
+func TestQueueBytes(t *testing.T) {
+	q := NewMemoryQueues(&QueueOptions{MaxBytes: 10})
+	send(t, q, "/queue/a", "12345", "12345")
+	if err := q.Send(t.Context(), "/queue/b", "1"); !errors.Is(err, ErrQueuesFull) {
+		t.Fatalf("past MaxBytes: %v", err)
+	}
+	var r recorder
+	c := consume(t, q, "/queue/a", ConsumeOptions{Manual: true}, &r)
+	want(t, &r, "12345", "12345")
+	if err := q.Send(t.Context(), "/queue/b", "1"); !errors.Is(err, ErrQueuesFull) {
+		t.Fatalf("unacked messages count: %v", err)
+	}
+	c.Nack(1, false) // back in the queue, still counted
+	if err := q.Send(t.Context(), "/queue/b", "1"); !errors.Is(err, ErrQueuesFull) {
+		t.Fatalf("nacked messages count: %v", err)
+	}
+	c.Ack(2, false)
+	c.Ack(3, false) // the redelivery of 1
+	send(t, q, "/queue/b", "1234567890")
+	var a recorder
+	consume(t, q, "/queue/b", ConsumeOptions{}, &a) // auto: done once delivered
+	send(t, q, "/queue/b", "1234567890")
+}
+
 func TestQueueConcurrentOrder(t *testing.T) {
 	// Each consumer gets its messages in the order handed out, with
 	// senders and ackers on many goroutines.

@@ -50,7 +50,8 @@ func (s *Server) Send(ctx context.Context, destination, body string, headers ...
 	if err := checkDestination(destination); err != nil {
 		return err
 	}
-	return s.publish(ctx, destination, wrap(headers, body))
+	_, err := s.publish(ctx, destination, wrap(headers, body))
+	return err
 }
 
 // SendToUser sends a message to destination (such as "/queue/reply") of
@@ -63,29 +64,37 @@ func (s *Server) SendToUser(ctx context.Context, user, destination, body string,
 	if err := s.checkUserDest(destination); err != nil {
 		return err
 	}
-	return s.opts.Topics.Publish(ctx, s.userTopic(user, destination), wrap(headers, body))
+	_, err := s.opts.Topics.Publish(ctx, s.userTopic(user, destination), wrap(headers, body))
+	return err
 }
 
-// publish sends engine data to a broker destination.
-func (s *Server) publish(ctx context.Context, dest, data string) error {
+// publish sends engine data to a broker destination and returns its
+// position when it went to a topic.
+func (s *Server) publish(ctx context.Context, dest, data string) (*Position, error) {
+	topic := dest
 	switch {
 	case under(dest, s.opts.TopicPrefix):
-		return s.opts.Topics.Publish(ctx, dest, data)
 	case under(dest, s.opts.QueuePrefix):
-		return s.opts.Queues.Send(ctx, dest, data)
+		return nil, s.opts.Queues.Send(ctx, dest, data)
 	case under(dest, s.opts.UserPrefix):
 		user, rest, ok := strings.Cut(dest[len(s.opts.UserPrefix)+1:], "/")
 		if !ok || user == "" {
-			return &Error{"no user in destination " + dest}
+			return nil, &Error{"no user in destination " + dest}
 		}
 		if err := s.checkUserDest("/" + rest); err != nil {
-			return err
+			return nil, err
 		}
-		return s.opts.Topics.Publish(ctx, s.userTopic(user, "/"+rest), data)
+		topic = s.userTopic(user, "/"+rest)
 	case under(dest, s.opts.AppPrefix):
-		return &Error{"not a broker destination: " + dest}
+		return nil, &Error{"not a broker destination: " + dest}
+	default:
+		return nil, &Error{"unknown destination: " + dest}
 	}
-	return &Error{"unknown destination: " + dest}
+	p, err := s.opts.Topics.Publish(ctx, topic, data)
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // checkUserDest accepts the part of a user destination after the user:

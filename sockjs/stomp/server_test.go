@@ -596,3 +596,58 @@ func TestHeartbeats(t *testing.T) {
 		d.expectClose(sockjs.CodeTimedOut)
 	})
 }
+
+func TestAckByVersion(t *testing.T) {
+	tests := []struct {
+		version string
+		ackMode string
+		ack     func(m Frame) []string // the ACK's headers
+	}{
+		{"1.2", "client-individual", func(m Frame) []string { return []string{"id", m.Get("ack")} }},
+		{"1.1", "client-individual", func(m Frame) []string {
+			return []string{"message-id", m.Get("message-id"), "subscription", m.Get("subscription")}
+		}},
+		{"1.0", "client", func(m Frame) []string { return []string{"message-id", m.Get("message-id")} }},
+	}
+	url := serveStomp(t, New("", nil))
+	for _, tt := range tests {
+		t.Run(tt.version, func(t *testing.T) {
+			q := "/queue/v" + tt.version
+			c := dial(t, url, "websocket")
+			c.connect("accept-version", tt.version).expectOK(t, cmdConnected, "version", tt.version)
+			c.frame(cmdSubscribe, "", "id", "s", "destination", q, "ack", tt.ackMode)
+			c.frame(cmdSend, "one", "destination", q)
+			m := c.expect(cmdMessage, "subscription", "s")
+			if _, ok := m.Lookup("ack"); ok != (tt.version == "1.2") {
+				t.Errorf("ack header present: %v", ok)
+			}
+			c.frame(cmdAck, "", append(tt.ack(m), "receipt", "a")...)
+			c.expect(cmdReceipt, "receipt-id", "a")
+			// Acked: a new consumer after this one's end gets nothing back.
+			c.frame(cmdDisconnect, "", "receipt", "bye")
+			c.expect(cmdReceipt)
+			d := dial(t, url, "websocket")
+			d.connect()
+			d.frame(cmdSubscribe, "", "id", "s", "destination", q)
+			d.frame(cmdSend, "two", "destination", q)
+			if f := d.expect(cmdMessage); f.Body != "two" {
+				t.Fatalf("got %q: the acked message came back", f.Body)
+			}
+		})
+	}
+}
+
+func TestSendReceiptPosition(t *testing.T) {
+	url := serveStomp(t, New("", nil))
+	c := dial(t, url, "websocket")
+	c.connect()
+	c.frame(cmdSubscribe, "", "id", "s", "destination", "/topic/p", "receipt", "s")
+	c.expect(cmdReceipt)
+	c.frame(cmdSend, "x", "destination", "/topic/p", "receipt", "p")
+	m := c.expect(cmdMessage)
+	c.expect(cmdReceipt, "receipt-id", "p", hdrOffset, m.Get(hdrOffset), hdrEpoch, m.Get(hdrEpoch))
+	c.frame(cmdSend, "x", "destination", "/queue/p", "receipt", "q")
+	if r := c.expect(cmdReceipt); r.Get(hdrOffset) != "" {
+		t.Errorf("a queue SEND's RECEIPT has an offset: %q", r.Headers)
+	}
+}

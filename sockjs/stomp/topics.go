@@ -55,12 +55,12 @@ func (t hubTopics) Subscribe(ctx context.Context, s *sockjs.Session, topic strin
 	return sub, nil
 }
 
-func (t hubTopics) Publish(ctx context.Context, topic, data string) error {
-	_, err := t.h.Publish(ctx, topic, data)
+func (t hubTopics) Publish(ctx context.Context, topic, data string) (Position, error) {
+	p, err := t.h.Publish(ctx, topic, data)
 	if errors.Is(err, hub.ErrBadTopic) {
-		return errBadDestination
+		return Position{}, errBadDestination
 	}
-	return err
+	return Position{Offset: p.Offset, Epoch: p.Epoch}, err
 }
 
 var errBadDestination = frameErr("invalid destination")
