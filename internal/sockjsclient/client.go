@@ -189,7 +189,7 @@ type target struct {
 	tls        bool
 	serverName string
 	prefix     string   // <base path>/<server>/<session>, as sent
-	url        *url.URL // the session's URL, for the cookie jar
+	url        *url.URL // the session's URL, for the cookie jar (nil without one)
 }
 
 func newSession(base string, opts *Options) (*session, error) {
@@ -270,11 +270,13 @@ func (s *session) parse(raw string) (*target, error) {
 	}
 	t.addr = net.JoinHostPort(u.Hostname(), port)
 	t.prefix = strings.TrimRight(u.EscapedPath(), "/") + "/" + s.server + "/" + s.id
-	scheme := "http"
-	if t.tls {
-		scheme = "https"
+	if s.opts.Jar != nil {
+		scheme := "http"
+		if t.tls {
+			scheme = "https"
+		}
+		t.url = &url.URL{Scheme: scheme, Host: u.Host, Path: t.prefix}
 	}
-	t.url = &url.URL{Scheme: scheme, Host: u.Host, Path: t.prefix}
 	return t, nil
 }
 
