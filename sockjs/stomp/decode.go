@@ -90,6 +90,9 @@ func parseFrame(s string, v version, max int) (f Frame, n int, p partial, err er
 				return Frame{}, 0, p, err
 			}
 		}
+		if f.Headers == nil {
+			f.Headers = make([]Header, 0, 8) // one allocation for most frames
+		}
 		f.Headers = append(f.Headers, h)
 	}
 	p.bodyAt = pos

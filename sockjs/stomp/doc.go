@@ -106,12 +106,13 @@
 //
 // and gets first the messages it missed, then the live ones, with none
 // lost or repeated between them. The RECEIPT of a SEND to a topic
-// carries the x-offset and x-epoch the message got. When they can no longer all be had (the
-// epoch changed, or the topic no longer keeps them) the subscription
-// starts from now. A resuming SUBSCRIBE's RECEIPT says which happened:
-// x-recovered:true or x-recovered:false (then reload the state). An
-// x-offset without x-epoch means after that offset of the current
-// stream; x-offset:0 alone, everything the topic keeps. What a topic
+// carries the x-offset and x-epoch the message got. When the missed
+// messages can no longer all be had (the epoch changed, or the topic no
+// longer keeps them) the subscription starts from now. A resuming
+// SUBSCRIBE's RECEIPT says which happened: x-recovered:true or
+// x-recovered:false (then reload the state). An x-offset without
+// x-epoch means after that offset of the current stream; x-offset:0
+// alone, everything the topic keeps. What a topic
 // keeps is the Topics engine's choice: DefaultTopics keeps the last 100
 // messages of each topic for 5 minutes; with HubTopics, the hub's History
 // option decides.

@@ -193,6 +193,9 @@ func (e *memQueues) dispatch(q *memQueue) {
 		}
 		e.mu.Lock()
 		for _, d := range failed {
+			if d.c.gone && d.c.o.Manual {
+				continue // given back with the rest of what it held
+			}
 			// Never reached the client: back to the front, not counted.
 			d.m.deliveries--
 			if d.c.o.Manual {

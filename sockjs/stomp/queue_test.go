@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -166,6 +167,24 @@ func TestQueueFailedDelivery(t *testing.T) {
 	want(t, &b, "1") // never reached a: not a redelivery
 	send(t, q, "/queue/a", "2")
 	want(t, &b, "1", "2") // a is gone
+}
+
+func TestQueueFailedBatch(t *testing.T) {
+	q := NewMemoryQueues(nil)
+	send(t, q, "/queue/a", "1", "2", "3")
+	a := recorder{fail: true}
+	consume(t, q, "/queue/a", ConsumeOptions{Manual: true}, &a) // all three fail in one batch
+	var b recorder
+	consume(t, q, "/queue/a", ConsumeOptions{}, &b)
+	send(t, q, "/queue/a", "4")
+	got := b.data()
+	seen := map[string]int{}
+	for _, d := range got {
+		seen[strings.TrimSuffix(d, "!")]++
+	}
+	if len(got) != 4 || seen["1"] != 1 || seen["2"] != 1 || seen["3"] != 1 || seen["4"] != 1 {
+		t.Fatalf("second consumer got %q, want each of 1-4 once", got)
+	}
 }
 
 func TestQueueLimits(t *testing.T) {
