@@ -54,10 +54,36 @@ func AppendBatch(dst []byte, b *Batch) []byte {
 	}
 }
 
-// MessagesFrameLen is the length of the "a" frame for msgs, not counting
-// the growth from escaping. It lets the receiver loop decide whether a
-// frame ends a streaming response before encoding it.
-func messagesFrameLen(n, bytes int) int { return 3 + bytes + 3*n }
+// messagesFrameLen is the length of the "a" frame for n messages whose
+// escaped contents (see escapedLen) take bytes bytes in all.
+func messagesFrameLen(n, bytes int) int { return 2 + bytes + 3*n }
+
+// escapedLen is the length of s as AppendQuoted escapes it, without the
+// quotes: what a streaming lease counts of each message, without encoding
+// the frame.
+func escapedLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch asciiEscape[c] {
+			case 0:
+			case 'u':
+				n += len(`\u0000`) - 1
+			default:
+				n++ // a backslash
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || mustEscapeRune(r) {
+			n += len(`\ufffd`) - size
+		}
+		i += size
+	}
+	return n
+}
 
 // Escaping. sockjs-client needs JSON that survives every transport, so on
 // top of what JSON requires ('"', '\\', U+0000–U+001F) we escape the

@@ -18,16 +18,17 @@ func BenchmarkAppendQuotedHTML(b *testing.B) {
 }
 
 // BenchmarkSendTake is the session's part of every outgoing message: Send
-// queues it, the connection's writer takes the batch and encodes it. With
+// queues it, the connection's writer takes the batch from its lease and encodes it. With
 // the writer's batch and buffer reused, it allocates nothing.
 func BenchmarkSendTake(b *testing.B) {
 	limits := Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 1024, RecvQueue: 16,
 		RecvTimeout: time.Second, DisconnectDelay: time.Minute}
 	s := New("bench", "", limits, nil)
 	wake := make(chan struct{}, 1)
-	_ = s.Attach(context.Background(), 0, func() { signal(wake) })
+	var l Lease
+	_ = s.Attach(context.Background(), &l, Connection(), 0, func() { signal(wake) })
 	var batch Batch
-	s.Take(&batch, -1, false) // the open frame
+	_ = l.Next(&batch, false) // the open frame
 	buf := make([]byte, 0, 256)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -35,7 +36,7 @@ func BenchmarkSendTake(b *testing.B) {
 			b.Fatal(err)
 		}
 		<-wake
-		s.Take(&batch, -1, false)
+		_ = l.Next(&batch, false)
 		buf = AppendBatch(buf[:0], &batch)
 	}
 }

@@ -206,20 +206,30 @@ func TestEscapingInvalidUTF8(t *testing.T) {
 	}
 }
 
-// TestMessagesFrameLen checks the estimate the receiver loop relies on: it
-// is never more than the real frame without escaping growth.
+// TestMessagesFrameLen checks the length a streaming lease counts against
+// the real frame's.
 func TestMessagesFrameLen(t *testing.T) {
-	for _, msgs := range [][]string{{"a"}, {"a", "bb", "ccc"}, {""}, {"", ""}, {strings.Repeat("x", 100)}} {
+	for _, msgs := range [][]string{{"a"}, {"a", "bb", "ccc"}, {""}, {"", ""}, {strings.Repeat("x", 100)},
+		{`"quoted"`, `back\slash`, "\x00\x1f\n\t"}, {"\u2028\u200c\ufff0\U0001F600é", "\xff\xfe", "</script>"}} {
 		n, bytes := len(msgs), 0
 		for _, m := range msgs {
-			bytes += len(m)
+			bytes += escapedLen(m)
 		}
-		est := messagesFrameLen(n, bytes)
-		real := len(AppendMessages(nil, msgs))
-		if est < real-1 || est > real+1 {
-			t.Errorf("%q: estimate %d, real frame %d", msgs, est, real)
+		if got, want := messagesFrameLen(n, bytes), len(AppendMessages(nil, msgs)); got != want {
+			t.Errorf("%q: counted %d, real frame %d", msgs, got, want)
 		}
 	}
+}
+
+func FuzzEscapedLen(f *testing.F) {
+	for _, s := range []string{"", "plain", `"\`, "\x00\x7f", "\u2028\u206f\uffff", "\xc3", "\xed\xa0\x80", "é\U0010FFFF"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := escapedLen(s), len(AppendQuoted(nil, s))-2; got != want {
+			t.Fatalf("escapedLen(%q) = %d, AppendQuoted writes %d", s, got, want)
+		}
+	})
 }
 
 func BenchmarkAppendMessages(b *testing.B) {

@@ -1,29 +1,25 @@
 package session
 
 import (
-	"context"
 	"testing"
 	"testing/synctest"
 	"time"
 )
 
-// The disconnect delay counts from the end of a receiver's last response,
-// not from when its final frame was handed out: writing a large frame to a
+// The disconnect delay counts from the end of a receiver's last response
+// (its Done), not from when its final frame was handed out: writing a large frame to a
 // slow client must not eat into the client's time to come back.
-func TestRefreshRestartsDisconnectDelay(t *testing.T) {
+func TestDoneRestartsDisconnectDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		limits := Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 100, RecvQueue: 10,
 			RecvTimeout: time.Second, DisconnectDelay: 5 * time.Second}
 		idle := make(chan time.Time, 1)
 		start := time.Now()
 		s := New("id", "", limits, func(*Session) { idle <- time.Now() })
-		if err := s.Attach(context.Background(), 0, nil); err != nil {
-			t.Fatal(err)
-		}
-		var b Batch
-		s.Take(&b, 0, false)        // the open frame: final, the lease is released
+		l := attach(t, s, Polling())
+		next(t, &l, false)          // the open frame: final, the lease is released
 		time.Sleep(4 * time.Second) // the response takes 4 s to write
-		s.Refresh()
+		l.Done(false)
 		synctest.Wait()
 		select {
 		case <-idle:
@@ -39,16 +35,17 @@ func TestRefreshRestartsDisconnectDelay(t *testing.T) {
 	})
 }
 
-// Refresh leaves a session alone while a receiver holds it.
-func TestRefreshWhileAttached(t *testing.T) {
+// The end of an earlier receiver's response leaves a session alone while
+// another receiver holds it.
+func TestDoneAfterFinalWhileAttached(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		limits := Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 100, RecvQueue: 10,
 			RecvTimeout: time.Second, DisconnectDelay: time.Second}
 		s := New("id", "", limits, func(*Session) { t.Error("expired while a receiver was attached") })
-		if err := s.Attach(context.Background(), 0, nil); err != nil {
-			t.Fatal(err)
-		}
-		s.Refresh()
+		old := attach(t, s, Polling())
+		next(t, &old, false) // final: the lease is released
+		attach(t, s, Streaming(1000, 0, 0))
+		old.Done(false)
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		s.Stop()

@@ -29,14 +29,11 @@ func sendLimits() Limits {
 // does, and returns the messages.
 func drain(t *testing.T, s *Session) []string {
 	t.Helper()
-	if err := s.Attach(context.Background(), 0, nil); err != nil {
-		t.Fatalf("Attach: %v", err)
-	}
-	defer s.Detach(false)
+	l := attach(t, s, Connection())
+	defer l.Done(false)
 	var got []string
-	var b Batch
 	for {
-		s.Take(&b, -1, false)
+		b := next(t, &l, false)
 		switch b.Kind {
 		case FrameNone, FrameClose:
 			return got
@@ -44,6 +41,16 @@ func drain(t *testing.T, s *Session) []string {
 			got = append(got, b.Messages...)
 		}
 	}
+}
+
+// takeOnce takes one frame as a connection's receiver, and returns its
+// messages.
+func takeOnce(t *testing.T, s *Session) []string {
+	t.Helper()
+	l := attach(t, s, Connection())
+	defer l.Done(false)
+	b := next(t, &l, false)
+	return b.Messages
 }
 
 func TestSendContext(t *testing.T) {
@@ -76,7 +83,7 @@ func TestSendContext(t *testing.T) {
 			msg:  "c",
 			act: func(t *testing.T, s *Session, _ context.CancelFunc) {
 				time.Sleep(time.Second)
-				if got := drain(t, s); !slices.Equal(got, []string{"a", "b"}) {
+				if got := takeOnce(t, s); !slices.Equal(got, []string{"a", "b"}) {
 					t.Errorf("receiver took %q", got)
 				}
 			},
@@ -89,7 +96,7 @@ func TestSendContext(t *testing.T) {
 			msg:  "9",
 			act: func(t *testing.T, s *Session, _ context.CancelFunc) {
 				time.Sleep(2 * time.Second)
-				drain(t, s)
+				takeOnce(t, s)
 			},
 			wantAfter: 2 * time.Second,
 			wantOut:   []string{"9"},
@@ -150,15 +157,13 @@ func TestSendContext(t *testing.T) {
 			act: func(t *testing.T, s *Session, _ context.CancelFunc) {
 				time.Sleep(time.Second)
 				// Take and refill in one go, before the waiter runs.
-				_ = s.Attach(context.Background(), 0, nil)
-				var b Batch
-				s.Take(&b, -1, false)
-				s.Take(&b, -1, false)
+				l := attach(t, s, Connection())
+				next(t, &l, false)
 				_ = s.Send("x")
 				_ = s.Send("y")
-				s.Detach(false)
+				l.Done(false)
 				time.Sleep(time.Second)
-				drain(t, s)
+				takeOnce(t, s)
 			},
 			wantAfter: 2 * time.Second,
 			wantOut:   []string{"c"},
@@ -279,7 +284,9 @@ func TestSendContextRace(t *testing.T) {
 		RecvQueue: 1, RecvTimeout: time.Second, DisconnectDelay: time.Hour}
 	s := New("id", "", lim, nil)
 	wake := make(chan struct{}, 1)
-	if err := s.Attach(context.Background(), 0, func() { signal(wake) }); err != nil {
+	var l Lease
+	err := s.Attach(context.Background(), &l, Connection(), 0, func() { signal(wake) })
+	if err != nil {
 		t.Fatal(err)
 	}
 	next := make([]int, publishers) // the next message expected from each publisher
@@ -287,7 +294,7 @@ func TestSendContextRace(t *testing.T) {
 	go func() {
 		var b Batch
 		for {
-			s.Take(&b, -1, false)
+			_ = l.Next(&b, false)
 			switch b.Kind {
 			case FrameNone:
 				<-wake
@@ -397,7 +404,9 @@ func TestRefuseWakesReceiver(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := New("id", "", testLimits(), nil)
 		w := &wakeProbe{s: s}
-		if err := s.Attach(context.Background(), 0, w.wake); err != nil {
+		var l Lease
+		err := s.Attach(context.Background(), &l, Connection(), 0, w.wake)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Refuse(4001, strings.Repeat("r", 10)); err != nil {
@@ -406,10 +415,8 @@ func TestRefuseWakesReceiver(t *testing.T) {
 		if w.calls.Load() != 1 || w.underLock.Load() != 0 {
 			t.Fatalf("woken %d times (%d under the lock), want once", w.calls.Load(), w.underLock.Load())
 		}
-		var b Batch
-		s.Take(&b, -1, false)
-		if got := frameString(&b); got != `c[4001,"rrrrrrrrrr"]` || !b.Final {
-			t.Fatalf("first frame %s final=%v", got, b.Final)
+		if b := next(t, &l, false); frameString(&b) != `c[4001,"rrrrrrrrrr"]` || !b.Final {
+			t.Fatalf("first frame %s final=%v", frameString(&b), b.Final)
 		}
 	})
 }

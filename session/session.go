@@ -93,19 +93,26 @@ type Session struct {
 	mu          sync.Mutex // guards every field below; leaf lock
 	state       state
 	openSent    bool     // the open frame has been handed to a receiver
+	forgotten   bool     // expired or stopped: the disconnect timer never runs again
 	outbox      []string // messages not yet handed to a receiver
 	outboxBytes int
 	code        int    // close code, once closed
 	reason      string // close reason, once closed
-	leased      bool   // a receiver is attached
+	// The receiver lease (lease.go). One receiver holds it at a time, so
+	// its mode and budget live here rather than in every receiver's Lease.
+	leaseGen       uint32   // the holder's Lease.gen; counts attaches
+	leased         bool     // a receiver holds the lease
+	leaseMode      modeKind // how the holder's responses end
+	leaseFrameCost uint16   // Streaming: what the envelope adds to a frame
+	leaseMsgCost   uint16   // Streaming: and to each message in it
+	leaseLeft      int      // Streaming: what the response's frames may still count
+	wake           func()   // the holder's: there is something new to take
 	// Channels only some sessions ever wait on, made by the first waiter
 	// (see lazyChan); signal on a nil one does nothing.
 	roomReady   chan struct{} // room in the incoming queue
 	sendRoom    chan struct{} // a receiver emptied the outgoing queue (see SendContext)
 	released    chan struct{} // the receiver lease was released
 	handled     chan struct{} // the application is waiting in Recv (see AwaitHandled)
-	wake        func()        // the attached receiver's: there is something new to take
-	forgotten   bool          // expired or stopped: the disconnect timer never runs again
 	timerGen    uint64        // invalidates stale disconnect timers
 	timer       *time.Timer
 	inbox       []string // messages not yet read by the application
@@ -344,147 +351,6 @@ func (s *Session) afterClose(wake func()) {
 		wake()
 	}
 	signal(s.recvReady)
-}
-
-// Attach takes the receiver lease. Only one receiver may hold it: a second
-// gets ErrReceiverBusy, the only source of the 2010 close frame. The lease
-// is released by Take (on a final batch) or by Detach.
-//
-// While the lease is held, wake (which may be nil) is called, without any
-// lock held, whenever there may be something new to take: a message after
-// the receiver found the outbox empty, or the close. It must not block,
-// and it may still be called, once or twice, just after the lease is
-// released, so it must be harmless then.
-//
-// When the lease is held, Attach waits up to grace for its release. A
-// finished response releases the lease before the client can see it end,
-// so a poll that follows a poll never waits; but a client that aborts a
-// request and opens another races the news of the abort, which reaches
-// the server asynchronously. The grace lets the abort land first.
-func (s *Session) Attach(ctx context.Context, grace time.Duration, wake func()) error {
-	released, err := s.tryAttach(wake)
-	if err == nil || grace <= 0 {
-		return err
-	}
-	timer := time.NewTimer(grace)
-	defer timer.Stop()
-	for {
-		select {
-		case <-released:
-		case <-timer.C:
-			_, err := s.tryAttach(wake)
-			return err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if _, err := s.tryAttach(wake); err == nil {
-			return nil
-		}
-	}
-}
-
-// tryAttach takes the lease, or returns ErrReceiverBusy and the channel
-// that signals its release.
-func (s *Session) tryAttach(wake func()) (chan struct{}, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.leased {
-		return lazyChan(&s.released), ErrReceiverBusy
-	}
-	s.leased = true
-	s.wake = wake
-	s.timerGen++ // a pending disconnect timer is now stale
-	if s.timer != nil {
-		s.timer.Stop()
-	}
-	return nil, nil
-}
-
-// Take fills b with the next frame for the receiver that holds the lease,
-// or leaves b.Kind == FrameNone when there is nothing to send. budget says
-// how the receiver's response ends: 0 for polling (every frame is final),
-// a positive number of bytes a streaming response may still carry, or -1
-// for no limit (websocket). heartbeat asks for an "h" frame when there is
-// nothing else to send. When the frame is final, the lease is released in
-// the same critical section, so a request that follows always finds it free.
-func (s *Session) Take(b *Batch, budget int, heartbeat bool) {
-	b.Reset()
-	var room chan struct{} // publishers waiting in SendContext, told after unlocking
-	defer func() { signal(room) }()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case !s.openSent:
-		s.openSent = true
-		b.Kind = FrameOpen
-	case len(s.outbox) > 0:
-		b.Kind = FrameMessages
-		// Swap slices: the receiver's spent array becomes the new outbox.
-		b.Messages, s.outbox = s.outbox, b.Messages[:0]
-		n, bytes := len(b.Messages), s.outboxBytes
-		s.outboxBytes = 0
-		room = s.sendRoom
-		if budget >= 0 && messagesFrameLen(n, bytes) >= budget {
-			b.Final = true
-		}
-	case s.state == stateClosed:
-		b.Kind = FrameClose
-		b.Code, b.Reason = s.code, s.reason
-		b.Final = true
-	case heartbeat:
-		b.Kind = FrameHeartbeat
-		b.Final = budget == 0
-	default:
-		return
-	}
-	if budget == 0 {
-		b.Final = true
-	}
-	if b.Final {
-		s.releaseLocked()
-	}
-}
-
-// Detach releases the lease of a receiver whose connection ended without
-// a final frame. If interrupted, the session is closed with closecode.Interrupted
-// (the protocol lets a server either do that or forget the session; we
-// close it so the application learns at once that its client is gone).
-func (s *Session) Detach(interrupted bool) {
-	s.mu.Lock()
-	if !s.leased {
-		s.mu.Unlock()
-		return
-	}
-	closed := false
-	if interrupted && s.state == stateOpen {
-		s.closeLocked(closecode.Interrupted, "Connection interrupted")
-		closed = true
-	}
-	s.releaseLocked()
-	s.mu.Unlock()
-	if closed {
-		s.afterClose(nil) // the receiver is the one leaving
-	}
-}
-
-// Refresh restarts the disconnect delay unless a receiver is attached. A
-// receiver calls it once its final frame is written: the lease was
-// released when the frame was handed out (so that the next request finds
-// it free), but the client cannot come back before the response is over,
-// and a large response to a slow client can take a while.
-func (s *Session) Refresh() {
-	s.mu.Lock()
-	if !s.leased {
-		s.armTimerLocked()
-	}
-	s.mu.Unlock()
-}
-
-func (s *Session) releaseLocked() {
-	s.leased = false
-	s.wake = nil
-	signal(s.released) // never blocks: capacity 1
-	s.armTimerLocked()
 }
 
 // armTimerLocked starts the disconnect delay. The generation number makes

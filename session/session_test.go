@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,15 +50,35 @@ func wantOpen(t *testing.T, s *Session) {
 // final), as xhr does.
 func poll(t *testing.T, s *Session) Batch {
 	t.Helper()
-	if err := s.Attach(context.Background(), 0, nil); err != nil {
+	l := attach(t, s, Polling())
+	defer l.Done(false)
+	var b Batch
+	if err := l.Next(&b, false); err != nil {
+		t.Fatalf("Next: %v", err)
+	}
+	if b.Kind != FrameNone && !b.Final {
+		t.Fatalf("polling Next: frame %v not final", b.Kind)
+	}
+	return b
+}
+
+// attach takes the lease with no grace and no wake function.
+func attach(t *testing.T, s *Session, mode Mode) Lease {
+	t.Helper()
+	var l Lease
+	err := s.Attach(context.Background(), &l, mode, 0, nil)
+	if err != nil {
 		t.Fatalf("Attach: %v", err)
 	}
+	return l
+}
+
+// next takes one frame from l.
+func next(t *testing.T, l *Lease, heartbeat bool) Batch {
+	t.Helper()
 	var b Batch
-	s.Take(&b, 0, false)
-	if b.Kind == FrameNone {
-		s.Detach(false)
-	} else if !b.Final {
-		t.Fatalf("polling Take: frame %v not final", b.Kind)
+	if err := l.Next(&b, heartbeat); err != nil {
+		t.Fatalf("Next: %v", err)
 	}
 	return b
 }
@@ -166,9 +185,7 @@ func TestAttachCancelsExpiry(t *testing.T) {
 		s := New("id", "", testLimits(), idle.onIdle)
 		poll(t, s) // open; timer armed
 		time.Sleep(testDelay / 2)
-		if err := s.Attach(context.Background(), 0, nil); err != nil {
-			t.Fatal(err)
-		}
+		l := attach(t, s, Polling())
 		// Attached long past the first timer's deadline: nothing happens.
 		time.Sleep(3 * testDelay)
 		synctest.Wait()
@@ -176,8 +193,8 @@ func TestAttachCancelsExpiry(t *testing.T) {
 		if idle.n.Load() != 0 {
 			t.Fatal("onIdle ran while a receiver was attached")
 		}
-		// Detaching restarts the full delay.
-		s.Detach(false)
+		// Letting go restarts the full delay.
+		l.Done(false)
 		time.Sleep(testDelay - time.Millisecond)
 		synctest.Wait()
 		wantOpen(t, s)
@@ -200,12 +217,10 @@ func TestStaleTimerDoesNothing(t *testing.T) {
 		s.mu.Lock()
 		staleGen := s.timerGen
 		s.mu.Unlock()
-		if err := s.Attach(context.Background(), 0, nil); err != nil {
-			t.Fatal(err)
-		}
+		l := attach(t, s, Polling())
 		s.expire(staleGen) // attached: nothing
 		wantOpen(t, s)
-		s.Detach(false) // new generation
+		l.Done(false) // new generation
 		s.expire(staleGen)
 		wantOpen(t, s)
 		if idle.n.Load() != 0 {
@@ -241,16 +256,14 @@ func TestStopIsForGood(t *testing.T) {
 		var idle idleCounter
 		s := New("id", "", testLimits(), idle.onIdle)
 		poll(t, s)
-		if err := s.Attach(context.Background(), 0, nil); err != nil { // a poll pending at shutdown
-			t.Fatal(err)
-		}
+		l := attach(t, s, Polling()) // a poll pending at shutdown
 		_ = s.Close(closecode.GoingAway, "Server shutting down")
 		s.Stop()
-		var b Batch
-		s.Take(&b, 0, false) // the close frame, final: the lease is released
+		b := next(t, &l, false) // the close frame, final: the lease is released
 		if b.Kind != FrameClose || !b.Final {
 			t.Fatalf("got %s", frameString(&b))
 		}
+		l.Done(false) // the response is over: would restart the delay, but for Stop
 		time.Sleep(3 * testDelay)
 		synctest.Wait()
 		if n := idle.n.Load(); n != 0 {
@@ -276,69 +289,75 @@ func TestNeverAttachedSessionExpires(t *testing.T) {
 	})
 }
 
-func TestLease(t *testing.T) {
+func TestAttachGrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := New("id", "", testLimits(), nil)
 		ctx := context.Background()
-		if err := s.Attach(ctx, 0, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Attach(ctx, 0, nil); !errors.Is(err, ErrReceiverBusy) {
+		l := attach(t, s, Polling())
+		if err := s.Attach(ctx, new(Lease), Polling(), 0, nil); !errors.Is(err, ErrReceiverBusy) {
 			t.Fatalf("second Attach: %v, want ErrReceiverBusy", err)
 		}
 		// Not released within the grace: busy, after exactly the grace.
 		start := time.Now()
-		if err := s.Attach(ctx, time.Second, nil); !errors.Is(err, ErrReceiverBusy) {
+		if err := s.Attach(ctx, new(Lease), Polling(), time.Second, nil); !errors.Is(err, ErrReceiverBusy) {
 			t.Fatalf("Attach with grace: %v, want ErrReceiverBusy", err)
 		}
 		if d := time.Since(start); d != time.Second {
 			t.Fatalf("Attach with grace gave up after %v, want 1s", d)
 		}
 		// Released within the grace: the waiter gets the lease.
-		done := make(chan error, 1)
+		type attached struct {
+			l   Lease
+			err error
+		}
+		done := make(chan attached, 1)
+		wait := func(ctx context.Context, grace time.Duration) {
+			go func() {
+				var l Lease
+				err := s.Attach(ctx, &l, Polling(), grace, nil)
+				done <- attached{l, err}
+			}()
+		}
 		start = time.Now()
-		go func() { done <- s.Attach(ctx, time.Second, nil) }()
+		wait(ctx, time.Second)
 		time.Sleep(300 * time.Millisecond)
-		s.Detach(false)
-		if err := <-done; err != nil {
-			t.Fatalf("Attach released within grace: %v", err)
+		l.Done(false)
+		a := <-done
+		if a.err != nil {
+			t.Fatalf("Attach released within grace: %v", a.err)
 		}
 		if d := time.Since(start); d != 300*time.Millisecond {
 			t.Fatalf("Attach waited %v, want 300ms", d)
 		}
-		// Released by a final Take.
-		go func() { done <- s.Attach(ctx, time.Second, nil) }()
+		// Released by a final frame.
+		wait(ctx, time.Second)
 		synctest.Wait()
-		var b Batch
-		s.Take(&b, 0, false) // the open frame, final
-		if b.Kind != FrameOpen || !b.Final {
-			t.Fatalf("Take: %s final=%v", frameString(&b), b.Final)
+		if b := next(t, &a.l, false); b.Kind != FrameOpen || !b.Final {
+			t.Fatalf("Next: %s final=%v", frameString(&b), b.Final)
 		}
-		if err := <-done; err != nil {
-			t.Fatalf("Attach after a final Take: %v", err)
+		a.l.Done(false)
+		a = <-done
+		if a.err != nil {
+			t.Fatalf("Attach after a final frame: %v", a.err)
 		}
 		// Context ends the wait.
 		cctx, cancel := context.WithCancel(ctx)
-		go func() { done <- s.Attach(cctx, time.Hour, nil) }()
+		wait(cctx, time.Hour)
 		synctest.Wait()
 		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Fatalf("Attach with canceled ctx: %v", err)
+		if c := <-done; !errors.Is(c.err, context.Canceled) {
+			t.Fatalf("Attach with canceled ctx: %v", c.err)
 		}
-		// Detach by a non-holder changes nothing harmful.
-		s.Detach(false)
-		s.Detach(true) // not leased any more: no close
-		wantOpen(t, s)
 		// Two waiters, one release: exactly one gets the lease.
-		if err := s.Attach(ctx, 0, nil); err != nil {
-			t.Fatal(err)
-		}
 		errs := make(chan error, 2)
 		for range 2 {
-			go func() { errs <- s.Attach(ctx, time.Second, nil) }()
+			go func() {
+				err := s.Attach(ctx, new(Lease), Polling(), time.Second, nil)
+				errs <- err
+			}()
 		}
 		synctest.Wait()
-		s.Detach(false)
+		a.l.Done(false)
 		e1, e2 := <-errs, <-errs
 		if (e1 == nil) == (e2 == nil) {
 			t.Fatalf("two waiters after one release: %v, %v; want exactly one success", e1, e2)
@@ -352,27 +371,27 @@ func TestLeaseStaleReleaseSignal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := New("id", "", testLimits(), nil)
 		ctx := context.Background()
-		_ = s.Attach(ctx, 0, nil)
+		l := attach(t, s, Polling())
 		// A waiter that gives up makes the released channel, so that the
-		// Detach below leaves a token in it.
-		if err := s.Attach(ctx, time.Millisecond, nil); !errors.Is(err, ErrReceiverBusy) {
+		// Done below leaves a token in it.
+		if err := s.Attach(ctx, new(Lease), Polling(), time.Millisecond, nil); !errors.Is(err, ErrReceiverBusy) {
 			t.Fatalf("Attach while held: %v, want ErrReceiverBusy", err)
 		}
-		s.Detach(false) // leaves a token in released
-		_ = s.Attach(ctx, 0, nil)
-		if err := s.Attach(ctx, 100*time.Millisecond, nil); !errors.Is(err, ErrReceiverBusy) {
+		l.Done(false) // leaves a token in released
+		attach(t, s, Polling())
+		if err := s.Attach(ctx, new(Lease), Polling(), 100*time.Millisecond, nil); !errors.Is(err, ErrReceiverBusy) {
 			t.Fatalf("Attach while held: %v, want ErrReceiverBusy", err)
 		}
 	})
 }
 
-func TestDetachInterrupted(t *testing.T) {
+func TestDoneInterrupted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var idle idleCounter
 		s := New("id", "", testLimits(), idle.onIdle)
 		poll(t, s)
-		_ = s.Attach(context.Background(), 0, nil)
-		s.Detach(true)
+		l := attach(t, s, Streaming(1000, 0, 0))
+		l.Done(true)
 		wantStatus(t, s, closecode.Interrupted, "Connection interrupted")
 		// The client may fetch the close frame during the delay.
 		if b := poll(t, s); b.Kind != FrameClose || b.Code != closecode.Interrupted {
@@ -386,130 +405,30 @@ func TestDetachInterrupted(t *testing.T) {
 	})
 }
 
-func TestTake(t *testing.T) {
-	type step struct {
-		send      []string // queued before the Take
-		close     bool     // Close(3000, "Go away!") before the Take
-		budget    int
-		heartbeat bool
-		want      string // frame, or "<none>"
-		final     bool
-	}
-	tests := []struct {
-		name  string
-		steps []step
-	}{
-		{"open first and alone", []step{
-			{send: []string{"a", "b"}, budget: -1, want: "o"},
-			{budget: -1, want: `a["a","b"]`},
-			{budget: -1, want: "<none>"},
-		}},
-		{"messages batched", []step{
-			{budget: -1, want: "o"},
-			{send: []string{"1", "2", "3"}, budget: -1, want: `a["1","2","3"]`},
-			{send: []string{"4"}, budget: -1, want: `a["4"]`},
-		}},
-		{"polling every frame final", []step{
-			{budget: 0, want: "o", final: true},
-			{send: []string{"x"}, budget: 0, want: `a["x"]`, final: true},
-			{budget: 0, heartbeat: true, want: "h", final: true},
-			{close: true, budget: 0, want: `c[3000,"Go away!"]`, final: true},
-		}},
-		{"streaming budget", []step{
-			{budget: 100, want: "o"},
-			{send: []string{"short"}, budget: 100, want: `a["short"]`},
-			// a["xxxx…"] of 97+ bytes reaches a budget of 100.
-			{send: []string{strings.Repeat("x", 97)}, budget: 100, want: `a["` + strings.Repeat("x", 97) + `"]`, final: true},
-		}},
-		{"streaming budget by many messages", []step{
-			{budget: 1, want: "o"},
-			{send: []string{"a", "b"}, budget: 11, want: `a["a","b"]`, final: true},
-		}},
-		{"streaming below budget", []step{
-			{budget: 1, want: "o"},
-			{send: []string{"a", "b"}, budget: 12, want: `a["a","b"]`},
-		}},
-		{"websocket never final", []step{
-			{budget: -1, want: "o"},
-			{send: []string{strings.Repeat("y", 1000)}, budget: -1, want: `a["` + strings.Repeat("y", 1000) + `"]`},
-			{budget: -1, heartbeat: true, want: "h"},
-		}},
-		{"close after pending messages", []step{
-			{budget: -1, want: "o"},
-			{send: []string{"m1", "m2"}, close: true, budget: -1, want: `a["m1","m2"]`},
-			{budget: -1, want: `c[3000,"Go away!"]`, final: true},
-		}},
-		{"close before open", []step{
-			{close: true, budget: 1000, want: "o"},
-			{budget: 1000, want: `c[3000,"Go away!"]`, final: true},
-		}},
-		{"heartbeat only when asked", []step{
-			{budget: 1000, want: "o"},
-			{budget: 1000, want: "<none>"},
-			{budget: 1000, heartbeat: true, want: "h"},
-			{send: []string{"m"}, budget: 1000, heartbeat: true, want: `a["m"]`},
-			{close: true, budget: 1000, heartbeat: true, want: `c[3000,"Go away!"]`, final: true},
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := New("id", "", testLimits(), nil)
-			var b Batch
-			for i, st := range tt.steps {
-				for _, m := range st.send {
-					if err := s.Send(m); err != nil {
-						t.Fatalf("step %d: Send: %v", i, err)
-					}
-				}
-				if st.close {
-					_ = s.Close(3000, "Go away!")
-				}
-				if err := s.Attach(context.Background(), 0, nil); err != nil {
-					t.Fatalf("step %d: Attach: %v (lease not released by the previous step)", i, err)
-				}
-				s.Take(&b, st.budget, st.heartbeat)
-				if got := frameString(&b); got != st.want || b.Final != st.final {
-					t.Fatalf("step %d: Take = %s final=%v, want %s final=%v", i, got, b.Final, st.want, st.final)
-				}
-				// A final Take released the lease in the same call.
-				err := s.Attach(context.Background(), 0, nil)
-				if b.Final != (err == nil) {
-					t.Fatalf("step %d: final=%v but Attach after it: %v", i, b.Final, err)
-				}
-				s.Detach(false)
-			}
-		})
-	}
-}
-
 // Every later receiver of a closed session gets the close frame again.
 func TestCloseFrameRepeated(t *testing.T) {
 	s := New("id", "", testLimits(), nil)
-	var b Batch
-	_ = s.Attach(context.Background(), 0, nil)
-	s.Take(&b, 0, false)
+	poll(t, s)
 	_ = s.Close(3000, "Go away!")
-	for i := range 3 {
-		if err := s.Attach(context.Background(), 0, nil); err != nil {
-			t.Fatalf("receiver %d: Attach: %v", i, err)
+	for i, mode := range []Mode{Polling(), Streaming(1000, 0, 0), Connection(), Polling()} {
+		l := attach(t, s, mode)
+		if b := next(t, &l, false); frameString(&b) != `c[3000,"Go away!"]` || !b.Final {
+			t.Fatalf("receiver %d: %s final=%v", i, frameString(&b), b.Final)
 		}
-		s.Take(&b, 1000, false)
-		if got := frameString(&b); got != `c[3000,"Go away!"]` || !b.Final {
-			t.Fatalf("receiver %d: %s final=%v", i, got, b.Final)
-		}
+		l.Done(false)
 	}
 }
 
 // Batches swap arrays with the session: a batch kept by the receiver is
 // never written to by later Sends.
-func TestTakeBatchOwnership(t *testing.T) {
+func TestNextBatchOwnership(t *testing.T) {
 	s := New("id", "", testLimits(), nil)
-	_ = s.Attach(context.Background(), -1, nil)
+	l := attach(t, s, Connection())
 	var b1, b2 Batch
-	s.Take(&b1, -1, false)
+	_ = l.Next(&b1, false)
 	_ = s.Send("a")
 	_ = s.Send("b")
-	s.Take(&b1, -1, false)
+	_ = l.Next(&b1, false)
 	kept := slices.Clone(b1.Messages)
 	_ = s.Send("c")
 	_ = s.Send("d")
@@ -517,11 +436,11 @@ func TestTakeBatchOwnership(t *testing.T) {
 	if !slices.Equal(b1.Messages, kept) {
 		t.Fatalf("batch changed by Send: %q, was %q", b1.Messages, kept)
 	}
-	s.Take(&b2, -1, false)
+	_ = l.Next(&b2, false)
 	if !slices.Equal(b2.Messages, []string{"c", "d", "e"}) {
 		t.Fatalf("second batch %q", b2.Messages)
 	}
-	s.Take(&b1, -1, false) // reuses b1's array
+	_ = l.Next(&b1, false) // reuses b1's array
 	_ = s.Send("f")
 	if !slices.Equal(b2.Messages, []string{"c", "d", "e"}) {
 		t.Fatalf("batch changed: %q", b2.Messages)
@@ -551,15 +470,12 @@ func TestSendQueueBounds(t *testing.T) {
 			t.Fatal("context not done")
 		}
 		// The queued messages still go out, then the close frame.
-		var b Batch
-		_ = s.Attach(context.Background(), 0, nil)
-		s.Take(&b, -1, false)
-		s.Take(&b, -1, false)
-		if got := frameString(&b); got != `a["0","1","2"]` {
-			t.Fatalf("got %s", got)
+		l := attach(t, s, Connection())
+		next(t, &l, false)
+		if b := next(t, &l, false); frameString(&b) != `a["0","1","2"]` {
+			t.Fatalf("got %s", frameString(&b))
 		}
-		s.Take(&b, -1, false)
-		if b.Kind != FrameClose || b.Code != closecode.SlowClient {
+		if b := next(t, &l, false); b.Kind != FrameClose || b.Code != closecode.SlowClient {
 			t.Fatalf("got %s, want c[1008,...]", frameString(&b))
 		}
 	})
@@ -583,9 +499,8 @@ func TestSendQueueBounds(t *testing.T) {
 		lim.SendQueueMessages = 2
 		lim.SendQueueBytes = 4
 		s := New("id", "", lim, nil)
-		var b Batch
-		_ = s.Attach(context.Background(), -1, nil)
-		s.Take(&b, -1, false)
+		l := attach(t, s, Connection())
+		next(t, &l, false)
 		for i := range 10 {
 			if err := s.Send("ab"); err != nil {
 				t.Fatalf("round %d: %v", i, err)
@@ -593,7 +508,7 @@ func TestSendQueueBounds(t *testing.T) {
 			if err := s.Send("cd"); err != nil {
 				t.Fatalf("round %d: %v", i, err)
 			}
-			s.Take(&b, -1, false)
+			next(t, &l, false)
 		}
 		wantOpen(t, s)
 	})
@@ -773,7 +688,7 @@ func TestRecvAfterCloseDrainsInbox(t *testing.T) {
 	}
 }
 
-// Many goroutines Send, Recv, Deliver, Take and Close at once: run under
+// Many goroutines Send, Recv, Deliver, Next and Close at once: run under
 // -race. Every Send that succeeded reaches the receiver before the close
 // frame, and everything ends.
 func TestConcurrentStress(t *testing.T) {
@@ -841,10 +756,12 @@ func stressRound(t *testing.T, round int) {
 	for r := range 3 {
 		wg.Go(func() {
 			var b Batch
-			budget := []int{0, 200, -1}[r]
+			mode := []Mode{Polling(), Streaming(200, 1, 0), Connection()}[r]
 			wake := make(chan struct{}, 1)
 			for {
-				if s.Attach(ctx, time.Millisecond, func() { signal(wake) }) != nil {
+				var l Lease
+				err := s.Attach(ctx, &l, mode, time.Millisecond, func() { signal(wake) })
+				if err != nil {
 					select {
 					case <-closed:
 						return
@@ -853,14 +770,17 @@ func stressRound(t *testing.T, round int) {
 					}
 				}
 				for {
-					s.Take(&b, budget, false)
+					if err := l.Next(&b, false); err != nil {
+						t.Errorf("Next: %v", err)
+						return
+					}
 					switch b.Kind {
 					case FrameNone:
 						select {
 						case <-wake:
 							continue
 						case <-time.After(time.Millisecond):
-							s.Detach(false)
+							l.Done(false)
 						}
 					case FrameMessages:
 						taken.Add(int64(len(b.Messages)))
@@ -869,7 +789,11 @@ func stressRound(t *testing.T, round int) {
 						if !b.Final {
 							t.Errorf("close frame not final")
 						}
+						l.Done(false)
 						return
+					}
+					if b.Final {
+						l.Done(false)
 					}
 					if b.Kind == FrameNone || b.Final {
 						break

@@ -43,25 +43,35 @@ func (w *wakeProbe) wake() {
 	w.calls.Add(1)
 }
 
+// wakeEnv is what the steps of a wake test act on.
+type wakeEnv struct {
+	s  *Session
+	rs []*wakeProbe
+	l  Lease // the lease of the receiver that attached last
+}
+
 // A wakeStep acts on the session as a receiver, the application or a
 // client would. want is how often each receiver's wake has been called
 // once the step is done.
 type wakeStep struct {
 	what string
-	do   func(t *testing.T, s *Session, rs []*wakeProbe)
+	do   func(t *testing.T, e *wakeEnv)
 	want [2]int32
 }
 
-// attachAs attaches receiver i; -1 attaches one with a nil wake.
-func attachAs(i int, want [2]int32) wakeStep {
-	return wakeStep{fmt.Sprintf("Attach receiver %d", i), func(t *testing.T, s *Session, rs []*wakeProbe) {
+// attachAs attaches receiver i in mode; -1 attaches one with a nil wake.
+func attachAs(i int, mode Mode, want [2]int32) wakeStep {
+	return wakeStep{fmt.Sprintf("Attach receiver %d", i), func(t *testing.T, e *wakeEnv) {
 		var wake func()
 		if i >= 0 {
-			wake = rs[i].wake
+			wake = e.rs[i].wake
 		}
-		if err := s.Attach(context.Background(), 0, wake); err != nil {
+		var l Lease
+		err := e.s.Attach(context.Background(), &l, mode, 0, wake)
+		if err != nil {
 			t.Fatalf("Attach: %v", err)
 		}
+		e.l = l
 	}, want}
 }
 
@@ -70,8 +80,8 @@ func sendOK(msg string, want [2]int32) wakeStep {
 }
 
 func sendErr(msg string, wantErr error, want [2]int32) wakeStep {
-	return wakeStep{fmt.Sprintf("Send(%.8q)", msg), func(t *testing.T, s *Session, _ []*wakeProbe) {
-		if err := s.Send(msg); !errors.Is(err, wantErr) {
+	return wakeStep{fmt.Sprintf("Send(%.8q)", msg), func(t *testing.T, e *wakeEnv) {
+		if err := e.s.Send(msg); !errors.Is(err, wantErr) {
 			t.Fatalf("Send: %v, want %v", err, wantErr)
 		}
 	}, want}
@@ -79,11 +89,13 @@ func sendErr(msg string, wantErr error, want [2]int32) wakeStep {
 
 // takeAll takes as a receiver does before it waits: until there is
 // nothing to take, or the frame ends the response.
-func takeAll(budget int, want [2]int32) wakeStep {
-	return wakeStep{fmt.Sprintf("Take all (budget %d)", budget), func(t *testing.T, s *Session, _ []*wakeProbe) {
+func takeAll(want [2]int32) wakeStep {
+	return wakeStep{"Next until nothing is left", func(t *testing.T, e *wakeEnv) {
 		var b Batch
 		for {
-			s.Take(&b, budget, false)
+			if err := e.l.Next(&b, false); err != nil {
+				t.Fatalf("Next: %v", err)
+			}
 			if b.Kind == FrameNone || b.Final {
 				return
 			}
@@ -92,44 +104,46 @@ func takeAll(budget int, want [2]int32) wakeStep {
 }
 
 // takeFinal takes one frame that must end the lease.
-func takeFinal(budget int, want [2]int32) wakeStep {
-	return wakeStep{fmt.Sprintf("final Take (budget %d)", budget), func(t *testing.T, s *Session, _ []*wakeProbe) {
+func takeFinal(want [2]int32) wakeStep {
+	return wakeStep{"final Next", func(t *testing.T, e *wakeEnv) {
 		var b Batch
-		s.Take(&b, budget, false)
+		if err := e.l.Next(&b, false); err != nil {
+			t.Fatalf("Next: %v", err)
+		}
 		if b.Kind == FrameNone || !b.Final {
-			t.Fatalf("Take gave %s final=%v, want a final frame", frameString(&b), b.Final)
+			t.Fatalf("Next gave %s final=%v, want a final frame", frameString(&b), b.Final)
 		}
 	}, want}
 }
 
 func closeWith(code int, wantErr error, want [2]int32) wakeStep {
-	return wakeStep{fmt.Sprintf("Close(%d)", code), func(t *testing.T, s *Session, _ []*wakeProbe) {
-		if err := s.Close(code, "bye"); !errors.Is(err, wantErr) {
+	return wakeStep{fmt.Sprintf("Close(%d)", code), func(t *testing.T, e *wakeEnv) {
+		if err := e.s.Close(code, "bye"); !errors.Is(err, wantErr) {
 			t.Fatalf("Close: %v, want %v", err, wantErr)
 		}
 	}, want}
 }
 
-func detach(interrupted bool, want [2]int32) wakeStep {
-	return wakeStep{fmt.Sprintf("Detach(%v)", interrupted), func(t *testing.T, s *Session, _ []*wakeProbe) {
-		s.Detach(interrupted)
+func done(interrupted bool, want [2]int32) wakeStep {
+	return wakeStep{fmt.Sprintf("Done(%v)", interrupted), func(t *testing.T, e *wakeEnv) {
+		e.l.Done(interrupted)
 	}, want}
 }
 
 // deliverTimeout delivers more than the incoming queue holds, with nobody
 // reading, so that Deliver's receive timeout closes the session.
 func deliverTimeout(want [2]int32) wakeStep {
-	return wakeStep{"Deliver past the receive queue", func(t *testing.T, s *Session, _ []*wakeProbe) {
-		msgs := make([]string, s.limits.RecvQueue+1)
-		if err := s.Deliver(context.Background(), msgs); !errors.Is(err, ErrRecvTimeout) {
+	return wakeStep{"Deliver past the receive queue", func(t *testing.T, e *wakeEnv) {
+		msgs := make([]string, e.s.limits.RecvQueue+1)
+		if err := e.s.Deliver(context.Background(), msgs); !errors.Is(err, ErrRecvTimeout) {
 			t.Fatalf("Deliver: %v, want ErrRecvTimeout", err)
 		}
 	}, want}
 }
 
 func wantCode(code int, want [2]int32) wakeStep {
-	return wakeStep{fmt.Sprintf("closed with %d", code), func(t *testing.T, s *Session, _ []*wakeProbe) {
-		wantStatus(t, s, code, "")
+	return wakeStep{fmt.Sprintf("closed with %d", code), func(t *testing.T, e *wakeEnv) {
+		wantStatus(t, e.s, code, "")
 	}, want}
 }
 
@@ -144,43 +158,43 @@ func TestWake(t *testing.T) {
 		steps []wakeStep
 	}{
 		{"first Send into an empty outbox wakes, the next does not", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
-			takeAll(-1, [2]int32{0, 0}), // the open frame
+			attachAs(0, Connection(), [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}), // the open frame
 			sendOK("a", [2]int32{1, 0}),
 			sendOK("b", [2]int32{1, 0}), // the receiver takes both at once
-			takeAll(-1, [2]int32{1, 0}),
+			takeAll([2]int32{1, 0}),
 			sendOK("c", [2]int32{2, 0}), // the outbox is empty again
 			sendOK("d", [2]int32{2, 0}),
 		}},
 		{"Send before the open frame is taken wakes", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
+			attachAs(0, Connection(), [2]int32{0, 0}),
 			sendOK("a", [2]int32{1, 0}),
-			takeAll(-1, [2]int32{1, 0}),
+			takeAll([2]int32{1, 0}),
 			sendOK("b", [2]int32{2, 0}),
 		}},
 		{"messages queued before Attach: the receiver takes them unwoken", []wakeStep{
 			sendOK("a", [2]int32{0, 0}),
-			attachAs(0, [2]int32{0, 0}),
+			attachAs(0, Connection(), [2]int32{0, 0}),
 			sendOK("b", [2]int32{0, 0}), // the outbox was not empty
-			takeAll(-1, [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}),
 			sendOK("c", [2]int32{1, 0}),
 		}},
 		{"Close wakes", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
-			takeAll(-1, [2]int32{0, 0}),
+			attachAs(0, Connection(), [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}),
 			closeWith(3000, nil, [2]int32{1, 0}),
 			closeWith(3001, ErrClosed, [2]int32{1, 0}),
 			sendErr("a", ErrClosed, [2]int32{1, 0}),
 		}},
 		{"Close wakes with messages already queued", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
-			takeAll(-1, [2]int32{0, 0}),
+			attachAs(0, Connection(), [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}),
 			sendOK("a", [2]int32{1, 0}),
 			closeWith(3000, nil, [2]int32{2, 0}),
 		}},
 		{"Send past the message bound wakes", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
-			takeAll(-1, [2]int32{0, 0}),
+			attachAs(0, Connection(), [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}),
 			sendOK("a", [2]int32{1, 0}),
 			sendOK("b", [2]int32{1, 0}),
 			sendOK("c", [2]int32{1, 0}),
@@ -188,14 +202,14 @@ func TestWake(t *testing.T) {
 			wantCode(closecode.SlowClient, [2]int32{2, 0}),
 		}},
 		{"Send past the byte bound into an empty outbox wakes once", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
-			takeAll(-1, [2]int32{0, 0}),
+			attachAs(0, Connection(), [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}),
 			sendErr(full, ErrSlowClient, [2]int32{1, 0}),
 			wantCode(closecode.SlowClient, [2]int32{1, 0}),
 		}},
 		{"Deliver's receive timeout wakes", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
-			takeAll(-1, [2]int32{0, 0}),
+			attachAs(0, Connection(), [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}),
 			deliverTimeout([2]int32{1, 0}),
 			wantCode(closecode.SlowClient, [2]int32{1, 0}),
 		}},
@@ -212,73 +226,73 @@ func TestWake(t *testing.T) {
 			deliverTimeout([2]int32{0, 0}),
 		}},
 		{"nil wake", []wakeStep{
-			attachAs(-1, [2]int32{0, 0}),
-			takeAll(-1, [2]int32{0, 0}),
+			attachAs(-1, Connection(), [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}),
 			sendOK("a", [2]int32{0, 0}),
-			takeAll(-1, [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}),
 			sendOK("b", [2]int32{0, 0}),
 			sendOK("c", [2]int32{0, 0}),
 			sendOK("d", [2]int32{0, 0}),
 			sendErr("e", ErrSlowClient, [2]int32{0, 0}),
 		}},
 		{"nil wake: Close", []wakeStep{
-			attachAs(-1, [2]int32{0, 0}),
+			attachAs(-1, Connection(), [2]int32{0, 0}),
 			closeWith(3000, nil, [2]int32{0, 0}),
 		}},
 		{"nil wake: Deliver's receive timeout", []wakeStep{
-			attachAs(-1, [2]int32{0, 0}),
+			attachAs(-1, Connection(), [2]int32{0, 0}),
 			deliverTimeout([2]int32{0, 0}),
 		}},
-		{"after Detach the old wake is not called", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
-			takeAll(-1, [2]int32{0, 0}),
-			detach(false, [2]int32{0, 0}),
+		{"after Done the old wake is not called", []wakeStep{
+			attachAs(0, Connection(), [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}),
+			done(false, [2]int32{0, 0}),
 			sendOK("a", [2]int32{0, 0}),
 			closeWith(3000, nil, [2]int32{0, 0}),
 		}},
-		{"after Detach the old wake misses the overflow", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
-			takeAll(-1, [2]int32{0, 0}),
-			detach(false, [2]int32{0, 0}),
+		{"after Done the old wake misses the overflow", []wakeStep{
+			attachAs(0, Connection(), [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}),
+			done(false, [2]int32{0, 0}),
 			sendErr(full, ErrSlowClient, [2]int32{0, 0}),
 		}},
-		{"after Detach the old wake misses the receive timeout", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
-			detach(false, [2]int32{0, 0}),
+		{"after Done the old wake misses the receive timeout", []wakeStep{
+			attachAs(0, Connection(), [2]int32{0, 0}),
+			done(false, [2]int32{0, 0}),
 			deliverTimeout([2]int32{0, 0}),
 		}},
 		{"an interrupted receiver is not woken by its own close", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
-			takeAll(-1, [2]int32{0, 0}),
-			detach(true, [2]int32{0, 0}),
+			attachAs(0, Connection(), [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}),
+			done(true, [2]int32{0, 0}),
 			wantCode(closecode.Interrupted, [2]int32{0, 0}),
 		}},
-		{"after a final polling Take the old wake is not called", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
-			takeFinal(0, [2]int32{0, 0}), // the open frame
+		{"after a final polling frame the old wake is not called", []wakeStep{
+			attachAs(0, Polling(), [2]int32{0, 0}),
+			takeFinal([2]int32{0, 0}), // the open frame
 			sendOK("a", [2]int32{0, 0}),
 			closeWith(3000, nil, [2]int32{0, 0}),
 		}},
-		{"after a Take that used up a streaming budget the old wake is not called", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
-			takeAll(5, [2]int32{0, 0}), // the open frame fits
+		{"after a frame that used up a streaming budget the old wake is not called", []wakeStep{
+			attachAs(0, Streaming(5, 0, 0), [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}), // the open frame fits
 			sendOK("abc", [2]int32{1, 0}),
-			takeFinal(5, [2]int32{1, 0}), // a["abc"] does not
+			takeFinal([2]int32{1, 0}), // a["abc"] does not
 			sendOK("d", [2]int32{1, 0}),
 			closeWith(3000, nil, [2]int32{1, 0}),
 		}},
 		{"after the close frame is taken the old wake is not called", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
-			takeAll(-1, [2]int32{0, 0}),
+			attachAs(0, Connection(), [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}),
 			closeWith(3000, nil, [2]int32{1, 0}),
-			takeFinal(-1, [2]int32{1, 0}),
+			takeFinal([2]int32{1, 0}),
 			sendErr("a", ErrClosed, [2]int32{1, 0}),
 		}},
 		{"the next receiver's wake replaces the old", []wakeStep{
-			attachAs(0, [2]int32{0, 0}),
-			takeFinal(0, [2]int32{0, 0}),
-			attachAs(1, [2]int32{0, 0}),
-			takeAll(-1, [2]int32{0, 0}),
+			attachAs(0, Polling(), [2]int32{0, 0}),
+			takeFinal([2]int32{0, 0}),
+			attachAs(1, Connection(), [2]int32{0, 0}),
+			takeAll([2]int32{0, 0}),
 			sendOK("a", [2]int32{0, 1}),
 			closeWith(3000, nil, [2]int32{0, 2}),
 		}},
@@ -287,10 +301,10 @@ func TestWake(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := New("id", "", wakeLimits(), nil)
-				rs := []*wakeProbe{{s: s}, {s: s}}
+				e := &wakeEnv{s: s, rs: []*wakeProbe{{s: s}, {s: s}}}
 				for i, st := range tc.steps {
-					st.do(t, s, rs)
-					for r, w := range rs {
+					st.do(t, e)
+					for r, w := range e.rs {
 						if got := w.calls.Load(); got != st.want[r] {
 							t.Fatalf("step %d, %s: receiver %d woken %d times, want %d", i, st.what, r, got, st.want[r])
 						}
@@ -320,7 +334,9 @@ func TestWakeNotLostUnderConcurrentSends(t *testing.T) {
 				RecvTimeout: time.Second, DisconnectDelay: time.Hour}
 			s := New("id", "", lim, nil)
 			wake := make(chan struct{}, 1)
-			if err := s.Attach(context.Background(), 0, func() { signal(wake) }); err != nil {
+			var l Lease
+			err := s.Attach(context.Background(), &l, Connection(), 0, func() { signal(wake) })
+			if err != nil {
 				t.Fatal(err)
 			}
 			var taken atomic.Int64
@@ -329,7 +345,7 @@ func TestWakeNotLostUnderConcurrentSends(t *testing.T) {
 				defer close(receiverDone)
 				var b Batch
 				for {
-					s.Take(&b, -1, false)
+					_ = l.Next(&b, false)
 					switch b.Kind {
 					case FrameNone:
 						<-wake

@@ -12,16 +12,22 @@ var eventSource = receiverKind{
 	streaming:   true,
 	prelude:     eventSourcePrelude,
 	envelope:    eventSourceEnvelope,
+	frameCost:   len(eventSourceBefore + eventSourceAfter),
 }
 
 // The prelude is a blank line: old Opera needs it.
 func eventSourcePrelude(dst []byte, _ string) []byte { return append(dst, '\r', '\n') }
 
 func eventSourceEnvelope(dst []byte, _ string, frame []byte) []byte {
-	dst = append(dst, "data: "...)
+	dst = append(dst, eventSourceBefore...)
 	dst = appendEventSourceEscaped(dst, frame)
-	return append(dst, "\r\n\r\n"...)
+	return append(dst, eventSourceAfter...)
 }
+
+const (
+	eventSourceBefore = "data: "
+	eventSourceAfter  = "\r\n\r\n"
+)
 
 func appendEventSourceEscaped(dst, p []byte) []byte {
 	start := 0

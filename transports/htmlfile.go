@@ -19,6 +19,10 @@ var htmlFile = receiverKind{
 	callback:    true,
 	prelude:     htmlFilePrelude,
 	envelope:    scriptEnvelope,
+	// The frame becomes a quoted string, in which the two quotes around
+	// each message gain a backslash each.
+	frameCost:   len(scriptBefore + `""` + scriptAfter),
+	messageCost: 2,
 }
 
 const htmlFileHeadBefore = `<!doctype html>
@@ -51,7 +55,12 @@ func htmlFilePrelude(dst []byte, callback string) []byte {
 }
 
 func scriptEnvelope(dst []byte, _ string, frame []byte) []byte {
-	dst = append(dst, "<script>\np("...)
+	dst = append(dst, scriptBefore...)
 	dst = session.AppendQuotedHTML(dst, bytesToString(frame))
-	return append(dst, ");\n</script>\r\n"...)
+	return append(dst, scriptAfter...)
 }
+
+const (
+	scriptBefore = "<script>\np("
+	scriptAfter  = ");\n</script>\r\n"
+)

@@ -2,6 +2,7 @@ package transports
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/sockjsd/sockjsd/session"
 )
 
 // unescapeEventSource undoes appendEventSourceEscaped the way decodeURI
@@ -89,6 +92,48 @@ func TestEnvelopes(t *testing.T) {
 	p := htmlFilePrelude(nil, "cb")
 	if len(p) < 1024+4 || !bytes.HasSuffix(p, []byte("\r\n\r\n")) || !bytes.Contains(p, []byte("parent.cb;")) {
 		t.Errorf("htmlfile prelude: %d bytes %q…", len(p), p[:80])
+	}
+}
+
+// A streaming response's lease counts what the transport writes: for
+// messages that need no escaping, the frame it makes final is the one
+// whose envelope brings the response to the limit, for any limit.
+func TestStreamingBudgetMatchesEnvelope(t *testing.T) {
+	script := [][]string{ // after the open frame; nil is a heartbeat
+		{"a"}, {"abc", "de", ""}, nil, {strings.Repeat("x", 40)}, {"1", "2", "3", "4"}, nil, {"zz"},
+	}
+	for _, k := range []*receiverKind{&xhrStreaming, &eventSource, &htmlFile} {
+		for limit := 1; limit < 400; limit += 3 {
+			r := &receiver{cfg: &Config{ResponseLimit: limit}, kind: k}
+			s := session.New("id", "", benchLimits(), nil)
+			var l session.Lease
+			if err := s.Attach(context.Background(), &l, r.mode(), 0, nil); err != nil {
+				t.Fatal(err)
+			}
+			written := 0
+			for i := 0; ; i++ {
+				heartbeat := false
+				if i > 0 {
+					msgs := script[(i-1)%len(script)]
+					heartbeat = msgs == nil
+					for _, m := range msgs {
+						_ = s.Send(m)
+					}
+				}
+				var b session.Batch
+				if err := l.Next(&b, heartbeat); err != nil || b.Kind == session.FrameNone {
+					t.Fatalf("%s, limit %d, frame %d: Next gave %v, %v", k.name, limit, i, b.Kind, err)
+				}
+				written += len(k.envelope(nil, "cb", session.AppendBatch(nil, &b)))
+				if b.Final != (written >= limit) {
+					t.Fatalf("%s, limit %d, frame %d: final=%v after %d bytes written", k.name, limit, i, b.Final, written)
+				}
+				if b.Final {
+					break
+				}
+			}
+			l.Done(false)
+		}
 	}
 }
 

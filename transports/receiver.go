@@ -19,6 +19,10 @@ type receiverKind struct {
 	contentType []string // the header value, shared by every response
 	streaming   bool     // many frames per response, up to the response limit
 	callback    bool     // needs a valid ?c= callback
+	// frameCost and messageCost are what envelope adds to a frame and to
+	// each message in it, when nothing needs escaping: what a streaming
+	// response counts against the response limit (see session.Streaming).
+	frameCost, messageCost int
 	// prelude, if set, appends what a response starts with.
 	prelude func(dst []byte, callback string) []byte
 	// envelope appends frame wrapped as the transport sends it.
@@ -32,9 +36,18 @@ type receiver struct {
 
 func (t *receiver) Allow() string { return t.kind.allow }
 
+// mode is how the kind's responses end.
+func (t *receiver) mode() session.Mode {
+	if !t.kind.streaming {
+		return session.Polling()
+	}
+	return session.Streaming(t.cfg.ResponseLimit, t.kind.frameCost, t.kind.messageCost)
+}
+
 // Serve is the one receiver loop: attach to the session (or answer 2010),
-// then hand out frames until one is final, the client goes away or, for
-// streaming, the response limit is reached. Writes happen here only, on
+// then write the frames the lease hands out until one is final (the lease
+// decides: every poll's frame, the one that reaches a stream's response
+// limit, the close) or the client goes away. Writes happen here only, on
 // the request's goroutine, with a deadline; the session lock is never held
 // while writing. A streaming response on a connection that can be taken
 // over is handed to serveHijacked (stream.go) instead.
@@ -75,25 +88,21 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 		}
 	}
 	wake := make(chan struct{}, 1)
-	if s.Attach(r.Context(), attachGrace, func() { signal(wake) }) != nil {
+	var lease session.Lease
+	if s.Attach(r.Context(), &lease, t.mode(), attachGrace, func() { signal(wake) }) != nil {
 		t.cfg.Observer.ReceiverConflict(k.name)
 		b := session.Batch{Kind: session.FrameClose, Code: closecode.AnotherReceiver, Reason: "Another connection still open"}
-		_, _ = fw.writeBatch(&b)
+		_ = fw.writeBatch(&b)
 		return
 	}
-	// Take swaps the batch's array for the session's outbox: a pooled
+	interrupted := false // whether the client may have missed a frame handed out
+	defer func() { lease.Done(interrupted) }()
+	// Next swaps the batch's array for the session's outbox: a pooled
 	// batch hands the session an array with room, where a fresh one would
 	// leave it to grow again, message by message, after every poll.
 	b := batches.Get().(*session.Batch)
 	defer putBatch(b)
 
-	held := true         // whether this request still holds the lease
-	interrupted := false // whether the client went away mid-response
-	defer func() {
-		if held {
-			s.Detach(interrupted)
-		}
-	}()
 	// The heartbeat timer starts when the receiver first has to wait: most
 	// polls are answered at once and never need it.
 	var heartbeat *time.Timer
@@ -103,13 +112,10 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 		}
 	}()
 	heartbeatDue := false
-	written := 0
 	for {
-		budget := 0
-		if k.streaming {
-			budget = max(1, t.cfg.ResponseLimit-written)
+		if lease.Next(b, heartbeatDue) != nil {
+			return // the lease has ended: nothing more is ours to write
 		}
-		s.Take(b, budget, heartbeatDue)
 		if b.Kind == session.FrameNone {
 			if heartbeat == nil {
 				heartbeat = time.NewTimer(t.cfg.Heartbeat)
@@ -119,30 +125,19 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 			case <-heartbeat.C:
 				heartbeatDue = true
 			case <-r.Context().Done():
-				interrupted = true
-				return // the deferred Detach closes the session (1002)
+				interrupted = true // Done closes the session (1002)
+				return
 			}
 			continue
 		}
-		held = !b.Final
 		heartbeatDue = false
 		t.countOut(b)
-		n, err := fw.writeBatch(b)
-		if err != nil {
+		if err := fw.writeBatch(b); err != nil {
 			interrupted = true
-			if !held && b.Kind == session.FrameMessages {
-				// The lease is gone with messages that never arrived.
-				_ = s.Close(closecode.Interrupted, "Connection interrupted")
-			}
 			return
 		}
 		if b.Final {
-			s.Refresh() // the disconnect delay starts when the response is over
-			return
-		}
-		written += n
-		if written >= t.cfg.ResponseLimit && k.streaming {
-			return // the deferred Detach releases the lease first
+			return // Done restarts the disconnect delay: the response is over
 		}
 		if heartbeat != nil {
 			heartbeat.Reset(t.cfg.Heartbeat)
@@ -182,15 +177,14 @@ func (fw *frameWriter) writePrelude() error {
 	return fw.write(*out)
 }
 
-// writeBatch writes the frame b carries in the transport's envelope and
-// returns how many bytes that took.
-func (fw *frameWriter) writeBatch(b *session.Batch) (int, error) {
+// writeBatch writes the frame b carries in the transport's envelope.
+func (fw *frameWriter) writeBatch(b *session.Batch) error {
 	frame, out := getScratch(), getScratch()
 	defer putScratch(frame)
 	defer putScratch(out)
 	*frame = session.AppendBatch((*frame)[:0], b)
 	*out = fw.kind.envelope((*out)[:0], fw.callback, *frame)
-	return len(*out), fw.write(*out)
+	return fw.write(*out)
 }
 
 func (fw *frameWriter) write(p []byte) error {

@@ -41,8 +41,7 @@ type hijackStream struct {
 
 	// Owned by the writer (one at a time, see pump) until the pump has
 	// stopped, then by serve.
-	held         bool // the receiver lease is still ours
-	written      int  // body bytes so far, against the response limit
+	lease        session.Lease
 	heartbeatDue bool
 	batch        session.Batch
 	deadline     writeDeadline
@@ -80,9 +79,8 @@ func (t *receiver) serveHijacked(w http.ResponseWriter, r *http.Request, s *sess
 		_ = conn.Close()
 		return true
 	}
-	c.held = true // before Attach: a writer may start the moment it succeeds
-	if s.Attach(r.Context(), attachGrace, c.pump.kick) != nil {
-		c.held = false
+	// Attach fills the lease in before a writer can start.
+	if s.Attach(r.Context(), &c.lease, t.mode(), attachGrace, c.pump.kick) != nil {
 		t.cfg.Observer.ReceiverConflict(t.kind.name)
 		b := session.Batch{Kind: session.FrameClose, Code: closecode.AnotherReceiver, Reason: "Another connection still open"}
 		out := appendChunk(header[:0], c.appendBody(nil, &b))
@@ -105,17 +103,17 @@ func (c *hijackStream) serve() {
 	c.pump.kick()
 	awaitClose(c.conn) // a writer still at work then fails fast
 	c.pump.stop()
-	if c.held {
-		// The client left mid-response (1002, see session.Detach).
-		c.s.Detach(true)
-	}
+	// If the writer has not ended the lease, the client left mid-response
+	// (1002, see session.Lease.Done).
+	c.lease.Done(true)
 }
 
 // flush writes what the session has, one chunk per frame, until the
-// response is over. It reports false once it is: a final frame, the
-// response limit, or a failed write.
+// response is over. It reports false once it is: a final frame (the lease
+// says which: the close, or the one that reaches the response limit), or
+// a failed write.
 func (c *hijackStream) flush() bool {
-	t, s := c.t, c.s
+	t := c.t
 	var buf *[]byte // borrowed only while there is something to write
 	defer func() {
 		if buf != nil {
@@ -127,11 +125,12 @@ func (c *hijackStream) flush() bool {
 			c.heartbeatDue = true
 		}
 		b := &c.batch
-		s.Take(b, max(1, t.cfg.ResponseLimit-c.written), c.heartbeatDue)
+		if c.lease.Next(b, c.heartbeatDue) != nil {
+			return false // the lease has ended: so has the response
+		}
 		if b.Kind == session.FrameNone {
 			return true
 		}
-		c.held = !b.Final
 		c.heartbeatDue = false
 		t.countOut(b)
 		if buf == nil {
@@ -143,29 +142,18 @@ func (c *hijackStream) flush() bool {
 		*buf = c.appendBody(*buf, b)
 		n := len(*buf) - chunkSizeRoom
 		*buf = append(*buf, "\r\n"...)
-		end := b.Final || c.written+n >= t.cfg.ResponseLimit
-		if end && c.held {
-			// The response ends at the limit: release the lease before the
-			// client can see the end and come back.
-			s.Detach(false)
-			c.held = false
-		}
-		if end {
+		if b.Final {
 			*buf = append(*buf, lastChunk...)
 		}
 		c.deadline.arm(c.conn, t.cfg.WriteTimeout)
 		if _, err := c.conn.Write(fillChunkSize(*buf, n)); err != nil {
-			if !c.held && b.Kind == session.FrameMessages {
-				// The lease is gone with messages that never arrived.
-				_ = s.Close(closecode.Interrupted, "Connection interrupted")
-			}
+			c.lease.Done(true)
 			_ = c.conn.Close()
 			return false
 		}
-		c.written += n
-		if end {
-			s.Refresh()       // the disconnect delay starts when the response is over
-			halfClose(c.conn) // the response is complete
+		if b.Final {
+			c.lease.Done(false) // the disconnect delay starts when the response is over
+			halfClose(c.conn)   // the response is complete
 			return false
 		}
 	}

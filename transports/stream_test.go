@@ -136,11 +136,9 @@ func (rs *rawStream) readMessages(t testing.TB, want, limit int, hijacked bool) 
 	return msgs, false
 }
 
-// envelopeOverLimit returns a message whose frame stays below budget
-// bytes while its envelope reaches it: JSON doubles the size of quotes,
-// which the session, counting message bytes, does not see. Such a frame is
-// not final when the session hands it out; the receiver must release the
-// lease itself when it ends the response. budget must exceed 12 bytes.
+// envelopeOverLimit returns a message of fewer than budget bytes whose
+// frame reaches budget: JSON doubles the size of quotes, which the lease
+// must count to make that frame final. budget must exceed 12 bytes.
 func envelopeOverLimit(budget int) string { return strings.Repeat(`"`, budget/2) }
 
 var streamContentType = map[string]string{

@@ -138,7 +138,7 @@ func (t *websocketTransport) newStream(conn wsConn, s *session.Session) *wsStrea
 	c.pump.flush = c.flush
 	c.pump.tick = c.tick
 	_, c.noPing = conn.(*hixieConn)
-	_ = s.Attach(context.Background(), 0, c.pump.kick) // never refused: nobody else knows s yet
+	_ = s.Attach(context.Background(), &c.lease, session.Connection(), 0, c.pump.kick) // never refused: nobody else knows s yet
 	return c
 }
 
@@ -169,6 +169,7 @@ type wsStream struct {
 	bad atomic.Bool
 
 	// Owned by the writer (one at a time, see pump).
+	lease        session.Lease
 	batch        session.Batch
 	heartbeatDue bool
 	deadline     writeDeadline
@@ -354,7 +355,7 @@ func (c *wsStream) tick() {
 // runs dry still pings on time). It reports false once the connection is
 // done for: the close is written, or a write failed.
 func (c *wsStream) flush() bool {
-	t, conn, s := c.t, c.conn, c.s
+	t, conn := c.t, c.conn
 	var buf *[]byte // borrowed only while there is something to write
 	defer func() {
 		if buf != nil {
@@ -368,7 +369,7 @@ func (c *wsStream) flush() bool {
 			return false
 		}
 		b := &c.batch
-		s.Take(b, -1, c.heartbeatDue)
+		_ = c.lease.Next(b, c.heartbeatDue) // an ended lease leaves b empty
 		if b.Kind == session.FrameNone {
 			return true
 		}

@@ -62,7 +62,7 @@ func (c *discardConn) OnActivity(func())                       {}
 func (c *discardConn) Close() error                            { return nil }
 
 // BenchmarkWebsocketWritePath is one outgoing websocket message end to
-// end, minus the network: Send, the writer's wake-up, Take, framing, the
+// end, minus the network: Send, the writer's wake-up, Next, framing, the
 // write call. The design allows it no allocation.
 func BenchmarkWebsocketWritePath(b *testing.B) {
 	cfg := &Config{Heartbeat: time.Hour, WriteTimeout: time.Second, Observer: nopObserver{},
@@ -97,7 +97,7 @@ func BenchmarkHTTPWritePath(b *testing.B) {
 			batch := session.Batch{Kind: session.FrameMessages, Messages: []string{"hello, world 123"}}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := fw.writeBatch(&batch); err != nil {
+				if err := fw.writeBatch(&batch); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -122,7 +122,7 @@ func (c *notifyConn) Close() error                     { return nil }
 
 // BenchmarkHijackedStreamWritePath is one outgoing message on each HTTP
 // streaming response served on the hijacked connection (HTTP/1.1): Send,
-// the writer's wake-up, Take, framing, envelope, chunk and write, minus
+// the writer's wake-up, Next, framing, envelope, chunk and write, minus
 // the network.
 func BenchmarkHijackedStreamWritePath(b *testing.B) {
 	cfg := &Config{Heartbeat: time.Hour, WriteTimeout: time.Second, ResponseLimit: math.MaxInt,
@@ -131,9 +131,9 @@ func BenchmarkHijackedStreamWritePath(b *testing.B) {
 		b.Run(k.name, func(b *testing.B) {
 			s := session.New("bench", "", benchLimits(), nil)
 			conn := &notifyConn{wrote: make(chan struct{})}
-			c := &hijackStream{t: &receiver{cfg: cfg, kind: k}, conn: conn, s: s, callback: "callback", held: true}
+			c := &hijackStream{t: &receiver{cfg: cfg, kind: k}, conn: conn, s: s, callback: "callback"}
 			c.pump.flush = c.flush
-			_ = s.Attach(context.Background(), 0, c.pump.kick)
+			_ = s.Attach(context.Background(), &c.lease, c.t.mode(), 0, c.pump.kick)
 			c.pump.kick()
 			benchSendOneByOne(b, s, conn.wrote)
 			c.pump.stop()

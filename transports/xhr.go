@@ -23,6 +23,7 @@ var xhrStreaming = receiverKind{
 	streaming:   true,
 	prelude:     xhrPrelude,
 	envelope:    newlineEnvelope,
+	frameCost:   len("\n"),
 }
 
 var xhrSend = senderKind{
