@@ -79,6 +79,9 @@ func (t *receiver) Serve(w http.ResponseWriter, r *http.Request, sessionID strin
 	h := w.Header()
 	h["Content-Type"] = k.contentType
 	h["X-Content-Type-Options"] = nosniffHeader
+	if k.streaming {
+		h["X-Accel-Buffering"] = noHeader
+	}
 	w.WriteHeader(http.StatusOK)
 	fw := newFrameWriter(w, t.cfg.WriteTimeout, k, callback)
 	defer fw.done()

@@ -2,6 +2,8 @@ package transports_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -471,4 +473,32 @@ func fixUTF8(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// X-Accel-Buffering: no is for streams (checkStreamResponse, on both the
+// hijacked and the net/http path): a poll's answer is complete at once, and
+// nginx may buffer it.
+func TestPollsLeaveProxyBuffering(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tt := range []struct{ kind, method, query string }{
+		{"xhr", http.MethodPost, ""},
+		{"jsonp", http.MethodGet, "?c=cb"},
+	} {
+		req, err := http.NewRequest(tt.method, e.sessionURL(e.newID("buf"), tt.kind)+tt.query, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "o") {
+			t.Fatalf("%s: %d %q", tt.kind, resp.StatusCode, body)
+		}
+		if v := resp.Header.Values("X-Accel-Buffering"); len(v) != 0 {
+			t.Errorf("%s: X-Accel-Buffering %q on a poll", tt.kind, v)
+		}
+	}
 }

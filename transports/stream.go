@@ -195,11 +195,12 @@ func (c *hijackStream) appendBody(dst []byte, b *session.Batch) []byte {
 
 // appendResponseHead appends the status line and header of a streaming
 // response: what the server has set in h (CORS, cookie, caching), the
-// transport's content type, and chunked encoding on a connection that
-// ends with the response.
+// transport's content type, no proxy buffering, and chunked encoding on a
+// connection that ends with the response.
 func appendResponseHead(dst []byte, h http.Header, k *receiverKind) []byte {
 	h["Content-Type"] = k.contentType
 	h["X-Content-Type-Options"] = nosniffHeader
+	h["X-Accel-Buffering"] = noHeader
 	h["Date"] = []string{time.Now().UTC().Format(http.TimeFormat)}
 	h["Transfer-Encoding"] = chunkedHeader
 	h["Connection"] = closeHeader

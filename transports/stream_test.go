@@ -156,6 +156,7 @@ func checkStreamResponse(t testing.TB, rs *rawStream, origin string) {
 	for name, want := range map[string]string{
 		"Content-Type":                streamContentType[rs.kind],
 		"X-Content-Type-Options":      "nosniff",
+		"X-Accel-Buffering":           "no", // nginx passes each frame at once
 		"Cache-Control":               "no-store, no-cache, no-transform, must-revalidate, max-age=0",
 		"Access-Control-Allow-Origin": origin,
 	} {

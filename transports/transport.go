@@ -129,6 +129,10 @@ func refusalReason(err error) string {
 var (
 	nosniffHeader   = []string{"nosniff"}
 	textPlainHeader = []string{"text/plain; charset=UTF-8"}
+	// noHeader, as X-Accel-Buffering, has nginx pass a streaming response
+	// on frame by frame even where proxy_buffering is on: buffered, the
+	// client would see its frames only once nginx's buffer is full.
+	noHeader = []string{"no"}
 )
 
 // plainError answers with a text/plain error body, as the protocol words them.
