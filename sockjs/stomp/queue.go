@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // QueueOptions configures NewMemoryQueues. A nil *QueueOptions means
@@ -81,9 +82,13 @@ type memQueue struct {
 	// Guarded by memQueues.mu.
 	ready       []*qmsg // waiting for a consumer, oldest first
 	consumers   []*memConsumer
-	turn        int  // the consumer whose turn is next
-	dispatching bool // a goroutine is handing out messages; others leave it to it
-	again       bool // something changed while it was
+	turn        int        // the consumer whose turn is next
+	dispatching bool       // a goroutine is handing out messages; others leave it to it
+	again       bool       // something changed while it was
+	dropped     int        // messages dropped after MaxDeliveries, not logged yet
+	delivering  bool       // the dispatcher is handing out a batch, with the lock released
+	round       uint64     // counts the batches handed out
+	batchDone   *sync.Cond // on memQueues.mu: a batch was handed out
 }
 
 // qmsg is one message in a queue.
@@ -102,6 +107,9 @@ type memConsumer struct {
 	tag     uint64     // the last tag given
 	unacked []inflight // by tag
 	gone    bool
+	// cancelled is set by Cancel before it takes the lock, so that a
+	// batch being handed out skips the consumer at once.
+	cancelled atomic.Bool
 }
 
 type inflight struct {
@@ -128,8 +136,7 @@ func (e *memQueues) Send(ctx context.Context, queue, data string) error {
 			e.mu.Unlock()
 			return ErrTooManyQueues
 		}
-		q = &memQueue{name: queue}
-		e.queues[queue] = q
+		q = e.newQueueLocked(queue)
 	}
 	var dropped bool
 	if len(q.ready) >= e.opts.MaxLength {
@@ -156,14 +163,19 @@ func (e *memQueues) Consume(queue string, o ConsumeOptions, deliver func(QueueMe
 			e.mu.Unlock()
 			return nil, ErrTooManyQueues
 		}
-		q = &memQueue{name: queue}
-		e.queues[queue] = q
+		q = e.newQueueLocked(queue)
 	}
 	c := &memConsumer{e: e, q: q, o: o, deliver: deliver}
 	q.consumers = append(q.consumers, c)
 	e.mu.Unlock()
 	e.dispatch(q)
 	return c, nil
+}
+
+func (e *memQueues) newQueueLocked(name string) *memQueue {
+	q := &memQueue{name: name, batchDone: sync.NewCond(&e.mu)}
+	e.queues[name] = q
+	return q
 }
 
 // dispatch hands q's waiting messages to consumers with room. One
@@ -184,14 +196,20 @@ func (e *memQueues) dispatch(q *memQueue) {
 		if len(batch) == 0 && !q.again {
 			break
 		}
+		q.delivering = true
+		q.round++
 		e.mu.Unlock()
 		var failed []delivery
 		for _, d := range batch {
-			if err := d.c.deliver(d.qm); err != nil {
+			if d.c.cancelled.Load() {
+				failed = append(failed, d)
+			} else if err := d.c.deliver(d.qm); err != nil {
 				failed = append(failed, d)
 			}
 		}
 		e.mu.Lock()
+		q.delivering = false
+		q.batchDone.Broadcast()
 		for _, d := range failed {
 			if d.c.gone && d.c.o.Manual {
 				continue // given back with the rest of what it held
@@ -208,8 +226,14 @@ func (e *memQueues) dispatch(q *memQueue) {
 		}
 	}
 	q.dispatching = false
+	dropped := q.dropped
+	q.dropped = 0
 	e.forgetIdleLocked(q)
 	e.mu.Unlock()
+	if dropped > 0 {
+		e.opts.Logger.Warn("stomp: messages dropped after too many deliveries", "queue", q.name,
+			"messages", dropped, "deliveries", e.opts.MaxDeliveries)
+	}
 }
 
 // pickLocked takes the messages that consumers have room for, by turns.
@@ -274,7 +298,7 @@ func (c *memConsumer) roomLocked() bool {
 func (e *memQueues) requeueLocked(q *memQueue, m *qmsg) {
 	if m.deliveries >= e.opts.MaxDeliveries {
 		e.bytes -= len(m.data)
-		e.opts.Logger.Warn("stomp: message dropped after too many deliveries", "queue", q.name, "deliveries", m.deliveries)
+		q.dropped++ // logged by dispatch, which follows every requeue, once the lock is released
 		return
 	}
 	q.ready = slices.Insert(q.ready, 0, m)
@@ -346,10 +370,19 @@ func (c *memConsumer) settle(tag uint64, cumulative, nack bool) bool {
 	return true
 }
 
+// Cancel returns once no delivery to the consumer is under way, so that
+// nothing reaches the client after it (an UNSUBSCRIBE's RECEIPT is the
+// subscription's last frame).
 func (c *memConsumer) Cancel() {
-	e := c.e
+	c.cancelled.Store(true)
+	e, q := c.e, c.q
 	e.mu.Lock()
 	e.removeLocked(c)
+	// Wait for the batch being handed out, if any, not for later ones:
+	// they skip c.
+	for r := q.round; q.delivering && q.round == r; {
+		q.batchDone.Wait()
+	}
 	e.mu.Unlock()
-	e.dispatch(c.q)
+	e.dispatch(q)
 }

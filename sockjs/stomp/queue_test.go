@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -185,6 +186,56 @@ func TestQueueFailedBatch(t *testing.T) {
 	if len(got) != 4 || seen["1"] != 1 || seen["2"] != 1 || seen["3"] != 1 || seen["4"] != 1 {
 		t.Fatalf("second consumer got %q, want each of 1-4 once", got)
 	}
+}
+
+func TestQueueCancelWaitsForDelivery(t *testing.T) {
+	q := NewMemoryQueues(nil)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var after atomic.Bool // a delivery began after Cancel returned
+	var cancelled atomic.Bool
+	c, err := q.Consume("/queue/a", ConsumeOptions{}, func(m QueueMessage) error {
+		if cancelled.Load() {
+			after.Store(true)
+		}
+		if m.Data == "1" {
+			close(entered)
+			<-release // a slow delivery under way
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { send(t, q, "/queue/a", "1") })
+	<-entered
+	done := make(chan struct{})
+	wg.Go(func() {
+		c.Cancel()
+		cancelled.Store(true)
+		close(done)
+	})
+	mc := c.(*memConsumer)
+	for gone := false; !gone; runtime.Gosched() { // Cancel is waiting
+		mc.e.mu.Lock()
+		gone = mc.gone
+		mc.e.mu.Unlock()
+	}
+	send(t, q, "/queue/a", "2") // left to the dispatcher, which is busy
+	select {
+	case <-done:
+		t.Fatal("Cancel returned while a delivery to the consumer was under way")
+	default:
+	}
+	close(release)
+	wg.Wait()
+	send(t, q, "/queue/a", "3")
+	if after.Load() {
+		t.Fatal("a delivery began after Cancel returned")
+	}
+	var r recorder
+	consume(t, q, "/queue/a", ConsumeOptions{}, &r)
+	want(t, &r, "2", "3") // 2 skipped the cancelled consumer
 }
 
 func TestQueueLimits(t *testing.T) {
