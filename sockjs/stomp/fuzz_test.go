@@ -78,3 +78,39 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEnvelope: what goes through an engine comes out as it went in: the
+// body, and the headers that pass on, in order.
+func FuzzEnvelope(f *testing.F) {
+	f.Add("content-type", "text/plain", "x", "a:b\\c\n", "body")
+	f.Add("destination", "/topic/a", "receipt", "1", "\x00body")
+	f.Fuzz(func(t *testing.T, n1, v1, n2, v2, body string) {
+		if n1 == "" || n2 == "" || strings.ContainsRune(n1+v1+n2+v2, 0) {
+			t.Skip()
+		}
+		in := []Header{{n1, v1}, {n2, v2}}
+		lines, got := unwrap(wrap(in, body))
+		if got != body {
+			t.Fatalf("body %q, want %q", got, body)
+		}
+		var want []Header
+		for _, h := range in {
+			if passOn(h.Name) {
+				want = append(want, h)
+			}
+		}
+		var back []Header
+		for lines != "" {
+			line, rest, _ := strings.Cut(lines, "\n")
+			lines = rest
+			h, err := parseHeader(line, v12, true)
+			if err != nil {
+				t.Fatalf("line %q: %v", line, err)
+			}
+			back = append(back, h)
+		}
+		if !reflect.DeepEqual(back, want) {
+			t.Fatalf("headers %q, want %q", back, want)
+		}
+	})
+}

@@ -2,9 +2,11 @@ package stomp
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -650,4 +652,62 @@ func TestSendReceiptPosition(t *testing.T) {
 	if r := c.expect(cmdReceipt); r.Get(hdrOffset) != "" {
 		t.Errorf("a queue SEND's RECEIPT has an offset: %q", r.Headers)
 	}
+}
+
+func TestTopicManyPublishers(t *testing.T) {
+	url := serveStomp(t, New("", nil))
+	const pubs, each, subs = 6, 30, 4
+	var readers []*client
+	for range subs {
+		c := dial(t, url, "websocket")
+		c.connect()
+		c.frame(cmdSubscribe, "", "id", "0", "destination", "/topic/load", "receipt", "s")
+		c.expect(cmdReceipt)
+		readers = append(readers, c)
+	}
+	var wg sync.WaitGroup
+	for p := range pubs {
+		c := dial(t, url, "websocket")
+		c.connect()
+		wg.Go(func() {
+			for i := range each {
+				if err := c.conn.send(string(appendFrame(nil, v12, &Frame{Command: cmdSend,
+					Headers: hs("destination", "/topic/load"), Body: fmt.Sprintf("%d/%d", p, i)}))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, r := range readers {
+		next := make([]int, pubs)
+		var offset uint64
+		for range pubs * each {
+			f := r.expect(cmdMessage)
+			var p, i int
+			if _, err := fmt.Sscanf(f.Body, "%d/%d", &p, &i); err != nil || i != next[p] {
+				t.Fatalf("got %q, want message %d of publisher %d", f.Body, next[p], p)
+			}
+			next[p]++
+			o, _ := strconv.ParseUint(f.Get(hdrOffset), 10, 64)
+			if o != offset+1 {
+				t.Fatalf("offset %d after %d", o, offset)
+			}
+			offset = o
+		}
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	srv := New("", nil)
+	url := serveStomp(t, srv)
+	c := dial(t, url, "websocket")
+	c.connect()
+	c.frame(cmdSubscribe, "", "id", "0", "destination", "/queue/s", "ack", "client", "receipt", "s")
+	c.expect(cmdReceipt)
+	if err := srv.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	c.expectClose(sockjs.CodeGoingAway)
 }
