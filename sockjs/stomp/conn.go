@@ -151,14 +151,15 @@ func (f *fault) Error() string { return "stomp: " + f.msg }
 // fail sends the ERROR frame for err, caused by frame f (nil when the
 // frame could not be read), and closes the session.
 func (c *conn) fail(err error, f *Frame) {
+	if c.s.Context().Err() != nil {
+		return // the session ended while the frame was handled: nobody to tell
+	}
 	var ft *fault
 	var e *Error
 	switch {
 	case errors.As(err, &ft):
 	case errors.As(err, &e):
 		ft = &fault{msg: e.Message, code: CodeProtocolError}
-	case errors.Is(err, context.Canceled) && c.s.Context().Err() != nil:
-		return // the session ended while the frame was handled
 	default:
 		c.srv.opts.Logger.Error("stomp: internal error", "session", c.s.ID(), "error", err)
 		ft = &fault{msg: "Internal server error", code: sockjs.CodeInternalError}
