@@ -524,22 +524,37 @@ func (c *conn) subscribe(f *Frame) error {
 			return protoErr("too many queues")
 		}
 	case under(dest, o.AppPrefix):
-		return protoErr("cannot subscribe to an application destination: " + dest)
+		h, params := c.srv.subRoutes.match(dest[len(o.AppPrefix):])
+		if h == nil {
+			return protoErr("no subscription handler for " + dest)
+		}
+		sub.local = true
+		if !c.addSub(sub) {
+			return nil
+		}
+		return h(&Message{Frame: *f, Destination: dest, session: c.pub, params: params})
 	default:
 		return protoErr("unknown destination: " + dest)
 	}
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	if c.subs == nil { // cleaned up: the session ended meanwhile
-		c.mu.Unlock()
+	if !c.addSub(sub) {
 		sub.end(context.Background())
-		return nil
 	}
-	c.subs[id] = sub
-	c.mu.Unlock()
 	return nil
+}
+
+// addSub makes sub visible to ACKs and Reply; false when the session
+// was cleaned up meanwhile.
+func (c *conn) addSub(sub *subscription) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.subs == nil {
+		return false
+	}
+	c.subs[sub.id] = sub
+	return true
 }
 
 // subscribeTopic subscribes sub to topic, resuming after the position

@@ -56,7 +56,10 @@
 // Under AppPrefix ("/app"), a SEND goes to the HandlerFunc registered
 // with Handle for the rest of the destination (Spring's @MessageMapping).
 // The handler gets the frame, the session and its user, and may Reply
-// to the sender, Publish to any broker destination, or SendToUser.
+// to the sender, Publish to any broker destination, or SendToUser. A
+// SUBSCRIBE there goes to the HandlerFunc registered with
+// HandleSubscribe (@SubscribeMapping), whose Reply reaches that
+// subscription alone.
 //
 // Under TopicPrefix ("/topic"), every subscriber gets every message.
 // Under QueuePrefix ("/queue"), each message goes to one subscriber, by

@@ -8,7 +8,7 @@ import (
 )
 
 // HandlerFunc handles a SEND to an application destination (Spring's
-// @MessageMapping). It runs on the sending session's goroutine, so one
+// @MessageMapping), or a SUBSCRIBE to one (@SubscribeMapping). It runs on the sending session's goroutine, so one
 // session's messages are handled one at a time, in order, while the next
 // ones wait: hand long work to a goroutine of your own. A SEND that asks
 // for a receipt gets it once the handler returns nil. An error ends the
@@ -16,12 +16,14 @@ import (
 // error"), then the close.
 type HandlerFunc func(m *Message) error
 
-// Message is a SEND to an application destination, as a HandlerFunc gets
-// it, with what the handler may do in answer.
+// Message is a SEND (or, for HandleSubscribe, a SUBSCRIBE) to an
+// application destination, as a HandlerFunc gets it, with what the
+// handler may do in answer.
 type Message struct {
-	// Frame is the SEND frame: its destination header, headers and body.
+	// Frame is the SEND or SUBSCRIBE frame: its destination header,
+	// headers and body.
 	Frame
-	// Destination is the SEND's destination, prefix included
+	// Destination is the frame's destination, prefix included
 	// ("/app/chat/42").
 	Destination string
 

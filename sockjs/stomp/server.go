@@ -13,9 +13,10 @@ import (
 // prefix with a slash). Create it with New, register application
 // handlers with Handle.
 type Server struct {
-	opts   Options // defaults applied
-	sockjs *sockjs.Server
-	routes router
+	opts      Options // defaults applied
+	sockjs    *sockjs.Server
+	routes    router // SEND handlers
+	subRoutes router // SUBSCRIBE handlers
 }
 
 // New returns the STOMP endpoint at prefix (such as "/stomp"); prefix
@@ -34,6 +35,14 @@ func New(prefix string, opts *Options) *Server {
 // wins. Handle panics on a malformed or repeated pattern. It may be called
 // while the Server serves.
 func (s *Server) Handle(pattern string, h HandlerFunc) { s.routes.handle(pattern, h) }
+
+// HandleSubscribe registers h for SUBSCRIBEs to the application
+// destination AppPrefix+pattern (Spring's @SubscribeMapping): h runs
+// when a client subscribes, and what it sends with m.Reply(m.Destination,
+// ...) reaches that subscription alone, typically the initial state a
+// page loads once. The subscription stays until UNSUBSCRIBE, reached
+// only by Reply. Patterns are Handle's.
+func (s *Server) HandleSubscribe(pattern string, h HandlerFunc) { s.subRoutes.handle(pattern, h) }
 
 // ServeHTTP serves the SockJS endpoint that carries STOMP.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.sockjs.ServeHTTP(w, r) }

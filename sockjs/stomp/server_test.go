@@ -377,6 +377,33 @@ func TestApplication(t *testing.T) {
 	})
 }
 
+func TestSubscribeHandler(t *testing.T) {
+	each(t, func(t *testing.T, tr string) {
+		srv := New("", nil)
+		srv.HandleSubscribe("/rooms/{room}/state", func(m *Message) error {
+			return m.Reply(m.Destination, "state of "+m.Param("room"), Header{"content-type", "application/json"})
+		})
+		srv.Handle("/rooms/{room}/poke", func(m *Message) error {
+			return m.Reply("/app/rooms/"+m.Param("room")+"/state", "poked")
+		})
+		url := serveStomp(t, srv)
+		c := dial(t, url, tr)
+		c.connect()
+		c.frame(cmdSubscribe, "", "id", "st", "destination", "/app/rooms/7/state", "receipt", "s")
+		if f := c.expect(cmdMessage, "subscription", "st", "destination", "/app/rooms/7/state", "content-type", "application/json"); f.Body != "state of 7" {
+			t.Fatalf("got %q", f.Body)
+		}
+		c.expect(cmdReceipt, "receipt-id", "s")
+		c.frame(cmdSend, "", "destination", "/app/rooms/7/poke")
+		if f := c.expect(cmdMessage, "subscription", "st"); f.Body != "poked" {
+			t.Fatalf("got %q", f.Body)
+		}
+		c.frame(cmdUnsubscribe, "", "id", "st")
+		c.frame(cmdSend, "", "destination", "/app/rooms/7/poke", "receipt", "p")
+		c.expect(cmdReceipt, "receipt-id", "p") // no MESSAGE: unsubscribed
+	})
+}
+
 func TestResume(t *testing.T) {
 	each(t, func(t *testing.T, tr string) {
 		srv := New("", nil)
@@ -508,7 +535,7 @@ func TestBadInput(t *testing.T) {
 		{"SUBSCRIBE id twice", "1.2", []string{"SUBSCRIBE\nid:1\ndestination:/topic/a\n\n\x00SUBSCRIBE\nid:1\ndestination:/topic/b\n\n\x00"}, "already in use"},
 		{"unknown ack mode", "1.2", []string{"SUBSCRIBE\nid:1\ndestination:/topic/a\nack:never\n\n\x00"}, "unknown ack mode"},
 		{"unknown destination", "1.2", []string{"SUBSCRIBE\nid:1\ndestination:/elsewhere\n\n\x00"}, "unknown destination"},
-		{"subscribe to the application", "1.2", []string{"SUBSCRIBE\nid:1\ndestination:/app/x\n\n\x00"}, "application destination"},
+		{"subscribe to the application", "1.2", []string{"SUBSCRIBE\nid:1\ndestination:/app/x\n\n\x00"}, "no subscription handler for /app/x"},
 		{"invalid destination", "1.2", []string{"SEND\ndestination:topic\n\n\x00"}, "invalid destination"},
 		{"SEND without destination", "1.2", []string{"SEND\n\nx\x00"}, "SEND without a destination"},
 		{"ACK of an unknown id", "1.2", []string{"ACK\nid:99-1\n\n\x00"}, "unknown id"},
