@@ -123,10 +123,10 @@ func ExampleHubTopics() {
 }
 
 // Pushing from Go, as Spring's SimpMessagingTemplate does.
-func ExampleServer_Send() {
+func ExampleServer_Publish() {
 	srv := stomp.New("/stomp", nil)
 	ctx := context.Background()
-	_ = srv.Send(ctx, "/topic/prices", `{"EURUSD":1.08}`, stomp.Header{Name: "content-type", Value: "application/json"})
-	_ = srv.Send(ctx, "/queue/jobs", "resize 42.png")
+	_ = srv.Publish(ctx, "/topic/prices", `{"EURUSD":1.08}`, stomp.Header{Name: "content-type", Value: "application/json"})
+	_ = srv.Publish(ctx, "/queue/jobs", "resize 42.png")
 	_ = srv.SendToUser(ctx, "ann", "/queue/notifications", "you have mail")
 }

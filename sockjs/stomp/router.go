@@ -63,7 +63,7 @@ func (m *Message) Reply(destination, body string, headers ...Header) error {
 // Publish sends a message to a broker destination (a topic, a queue, or
 // "/user/<name>/..."), as a client's SEND there would.
 func (m *Message) Publish(destination, body string, headers ...Header) error {
-	return m.session.c.srv.Send(m.Context(), destination, body, headers...)
+	return m.session.c.srv.Publish(m.Context(), destination, body, headers...)
 }
 
 // SendToUser sends a message to destination (such as "/queue/reply") of

@@ -51,11 +51,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.sockjs.Se
 // them to end, or for ctx; see sockjs.Server.Shutdown.
 func (s *Server) Shutdown(ctx context.Context) error { return s.sockjs.Shutdown(ctx) }
 
-// Send sends a message to a broker destination, as a client's SEND there
+// Publish sends a message to a broker destination, as a client's SEND there
 // would: "/topic/..." to every subscriber, "/queue/..." to one,
 // "/user/<name>/queue/..." to the subscriptions of that user's sessions
 // to "/user/queue/...". It is Spring's SimpMessagingTemplate.convertAndSend.
-func (s *Server) Send(ctx context.Context, destination, body string, headers ...Header) error {
+func (s *Server) Publish(ctx context.Context, destination, body string, headers ...Header) error {
 	if err := checkDestination(destination); err != nil {
 		return err
 	}

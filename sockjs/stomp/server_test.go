@@ -409,7 +409,7 @@ func TestResume(t *testing.T) {
 		srv := New("", nil)
 		url := serveStomp(t, srv)
 		send := func(body string) {
-			if err := srv.Send(t.Context(), "/topic/feed", body); err != nil {
+			if err := srv.Publish(t.Context(), "/topic/feed", body); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -564,7 +564,7 @@ func TestBadInput(t *testing.T) {
 				c.connect("accept-version", tt.v)
 				c.sendRaw(tt.in...)
 				c.expectError(tt.msg, CodeProtocolError)
-				if err := srv.Send(t.Context(), "/topic/by", strconv.Itoa(i)); err != nil {
+				if err := srv.Publish(t.Context(), "/topic/by", strconv.Itoa(i)); err != nil {
 					t.Fatal(err)
 				}
 				if f := by.expect(cmdMessage); f.Body != strconv.Itoa(i) {
