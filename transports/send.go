@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"time"
 	"unsafe"
@@ -50,11 +51,8 @@ func (t *sender) Serve(w http.ResponseWriter, r *http.Request, sessionID string)
 	body, err := readAll((*buf)[:0], http.MaxBytesReader(w, r.Body, t.cfg.MaxSendBody))
 	*buf = body[:0]
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			t.tooLarge(w, r)
-		}
-		return // otherwise the client is gone
+		t.badBody(w, r, err)
+		return
 	}
 	msgs, err := session.ParseMessages(t.kind.payload(r, body))
 	if err != nil {
@@ -77,6 +75,30 @@ func (t *sender) Serve(w http.ResponseWriter, r *http.Request, sessionID string)
 		plainError(w, "Receive queue full.", http.StatusServiceUnavailable)
 	}
 	// Any other error: the client went away while we waited.
+}
+
+// badBody answers a body that could not be read. A handler that wrote
+// nothing would answer 200, as if the messages had been delivered.
+func (t *sender) badBody(w http.ResponseWriter, r *http.Request, err error) {
+	var tooBig *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooBig):
+		t.tooLarge(w, r)
+		return
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &netErr):
+		// The client went away (or stalled) mid-body: the answer most
+		// likely reaches nobody, but it must not say the send worked.
+	default:
+		// A chunked body whose framing is broken (a bad or overflowing
+		// chunk size, a bare LF): net/http's chunked reader says so with
+		// errors of its own.
+		t.cfg.refuse(r, "bad_payload", err)
+	}
+	// Where the body ends is unknown: the connection cannot carry another
+	// request.
+	w.Header().Set("Connection", "close")
+	plainError(w, "Broken request body.", http.StatusBadRequest)
 }
 
 func (t *sender) tooLarge(w http.ResponseWriter, r *http.Request) {

@@ -1,8 +1,10 @@
 package transports_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -151,4 +153,75 @@ func TestUnreadSendBlocksOnlyItsSession(t *testing.T) {
 	if info := e.waitEnded(stuck, ioTimeout); info.code != sockjs.CodeSlowClient {
 		t.Fatalf("stuck session closed with %d", info.code)
 	}
+}
+
+// A chunked send body whose framing is broken gets 400 and the connection
+// is closed (where the body ends is unknown); one over MaxSendBody still
+// gets 413. Nothing of a broken body is delivered, and the session is
+// unharmed. Raw requests: net/http's client never sends such bodies.
+func TestSendBrokenChunkedBody(t *testing.T) {
+	const limit = 1024
+	e := newEnv(t, &sockjs.Options{MaxSendBody: limit})
+	id := e.newID("chunk")
+	e.mustPoll(id, "xhr", "o")
+	tests := []struct {
+		name      string
+		kind      string
+		body      string // after the head
+		halfClose bool   // the client shuts its side after the body
+		status    int
+	}{
+		{"valid", "xhr_send", "5\r\n[\"ok\"\r\n1\r\n]\r\n0\r\n\r\n", false, 204},
+		{"valid jsonp_send", "jsonp_send", "6\r\n[\"ok\"]\r\n0\r\n\r\n", false, 200},
+		{"bad byte in size", "xhr_send", "zz\r\n[\"x\"]\r\n0\r\n\r\n", false, 400},
+		{"empty size", "xhr_send", "\r\n[\"x\"]\r\n0\r\n\r\n", false, 400},
+		{"size overflows 64 bits", "xhr_send", "10000000000000000\r\n[\"x\"]\r\n0\r\n\r\n", false, 400},
+		{"size line with bare LF", "xhr_send", "5\n[\"x\"]\r\n0\r\n\r\n", false, 400},
+		{"data longer than its size", "xhr_send", "2\r\n[\"x\"]\r\n0\r\n\r\n", false, 400},
+		{"size line too long", "xhr_send", "5;" + strings.Repeat("e", 8<<10) + "\r\n[\"x\"]\r\n0\r\n\r\n", false, 400},
+		{"bad size, jsonp_send", "jsonp_send", "-5\r\n[\"x\"]\r\n0\r\n\r\n", false, 400},
+		{"cut short", "xhr_send", "40\r\n[\"x\"", true, 400},
+		{"size over the limit", "xhr_send", "fffff\r\n[\"" + strings.Repeat("x", limit) + "\"]\r\n0\r\n\r\n", false, 413},
+		{"chunks over the limit", "jsonp_send", strings.Repeat("100\r\n"+strings.Repeat("x", 256)+"\r\n", 5) + "0\r\n\r\n", false, 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.DialTimeout("tcp", e.ts.Listener.Addr().String(), ioTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(ioTimeout))
+			path := strings.TrimPrefix(e.sessionURL(id, tt.kind), e.ts.URL)
+			req := "POST " + path + " HTTP/1.1\r\nHost: test\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n" + tt.body
+			if _, err := io.WriteString(conn, req); err != nil {
+				t.Fatal(err)
+			}
+			if tt.halfClose {
+				_ = conn.(*net.TCPConn).CloseWrite()
+			}
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d %q, want %d", resp.StatusCode, body, tt.status)
+			}
+			if tt.status == 400 {
+				if string(body) != "Broken request body." || !resp.Close {
+					t.Fatalf("400 with body %q, close=%v; want \"Broken request body.\" and the connection closed", body, resp.Close)
+				}
+				// Closed: EOF, or a reset where the server left bytes unread.
+				if b, err := br.ReadByte(); err == nil {
+					t.Fatalf("after the 400 the connection carries %q, want it closed", b)
+				}
+			}
+		})
+	}
+	// Only the valid sends' messages arrived.
+	e.mustSend(id, "after")
+	e.mustPoll(id, "xhr", `a["ok","ok","after"]`)
 }
