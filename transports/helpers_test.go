@@ -32,16 +32,19 @@ import (
 // ioTimeout bounds every single read or request of the tests.
 const ioTimeout = 5 * time.Second
 
-// env is a sockjs.Server under httptest with an application that echoes
-// and obeys a few commands, and records how each session ended.
+// env is a server under httptest with an application that echoes and
+// obeys a few commands, and records how each session ended. The server is
+// a sockjs.Server (newEnv) or transports.Set with a harness of its own
+// (newTransportEnv, harness_test.go).
 type env struct {
-	t      testing.TB
-	srv    *sockjs.Server
-	ts     *httptest.Server
-	tr     *http.Transport
-	client *http.Client
-	base   string // the server's URL, prefix included
-	ids    atomic.Int64
+	t        testing.TB
+	handler  http.Handler
+	shutdown func(context.Context) error
+	ts       *httptest.Server
+	tr       *http.Transport
+	client   *http.Client
+	base     string // the server's URL, prefix included
+	ids      atomic.Int64
 
 	live    atomic.Int32 // application handlers running
 	mu      sync.Mutex
@@ -56,8 +59,9 @@ type endInfo struct {
 	flood   time.Duration
 }
 
-// newEnv starts a server with opts (nil: test defaults). It is shut down
-// and closed when the test ends.
+// newEnv starts a sockjs.Server with opts (nil: test defaults), for tests
+// of what needs the whole server. It is shut down and closed when the test
+// ends.
 func newEnv(t testing.TB, opts *sockjs.Options) *env {
 	t.Helper()
 	if opts == nil {
@@ -65,19 +69,26 @@ func newEnv(t testing.TB, opts *sockjs.Options) *env {
 	}
 	e := &env{t: t, ended: make(map[string]endInfo), metrics: &recMetrics{}}
 	opts.Metrics = e.metrics
-	e.srv = sockjs.New("/echo", e.handle, opts)
-	e.ts = httptest.NewServer(e.srv)
+	srv := sockjs.New("/echo", func(s *sockjs.Session) { e.handle(s) }, opts)
+	e.handler, e.shutdown = srv, srv.Shutdown
+	e.start()
+	return e
+}
+
+// start serves e.handler under httptest until the test ends.
+func (e *env) start() {
+	t := e.t
+	e.ts = httptest.NewServer(e.handler)
 	e.tr = &http.Transport{MaxIdleConnsPerHost: 16}
 	e.client = &http.Client{Transport: e.tr, Timeout: 2 * ioTimeout}
 	e.base = e.ts.URL + "/echo"
 	t.Cleanup(e.close)
-	return e
 }
 
 func (e *env) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
-	_ = e.srv.Shutdown(ctx)
+	_ = e.shutdown(ctx)
 	e.tr.CloseIdleConnections()
 	e.ts.Close()
 }
@@ -97,7 +108,19 @@ func (e *env) sessionURL(id, transport string) string {
 //	burst N SIZE [DELAYMS]  send N messages of SIZE bytes ("0001:xxx…")
 //	flood SIZE              send SIZE-byte messages until Send fails
 //	close CODE              close the session with CODE, "bye"
-func (e *env) handle(s *sockjs.Session) {
+//
+// appSession is what the application uses of a session: sockjs.Session
+// and session.Session both have it.
+type appSession interface {
+	ID() string
+	Context() context.Context
+	Recv(ctx context.Context) (string, error)
+	Send(msg string) error
+	Close(code int, reason string) error
+	CloseStatus() (code int, reason string, closed bool)
+}
+
+func (e *env) handle(s appSession) {
 	e.live.Add(1)
 	defer e.live.Add(-1)
 	var info endInfo

@@ -192,7 +192,7 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
 	start := time.Now()
-	if err := e.srv.Shutdown(ctx); err != nil {
+	if err := e.shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v after %v\n%s", err, time.Since(start), allStacks())
 	}
 	if d := time.Since(start); d > 2*time.Second {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockjsd/sockjsd/sockjs"
+	"github.com/sockjsd/sockjsd/internal/closecode"
 )
 
 // onlyReader hides the length of a body, so the client sends it chunked.
@@ -20,7 +20,7 @@ type onlyReader struct{ io.Reader }
 // comes chunked; the session is unharmed.
 func TestSendBodyTooLarge(t *testing.T) {
 	const limit = 1024
-	e := newEnv(t, &sockjs.Options{MaxSendBody: limit})
+	e := newTransportEnv(t, &harnessOptions{MaxSendBody: limit})
 	id := e.newID("big")
 	e.mustPoll(id, "xhr", "o")
 	exact := `["` + strings.Repeat("x", limit-4) + `"]`
@@ -76,7 +76,7 @@ func TestSendBodyTooLarge(t *testing.T) {
 
 // Payload errors of both senders, worded as the protocol wants.
 func TestSendPayloadErrors(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newTransportEnv(t, nil)
 	id := e.newID("pay")
 	e.mustPoll(id, "xhr", "o")
 	tests := []struct {
@@ -110,7 +110,7 @@ func TestSendPayloadErrors(t *testing.T) {
 // RecvTimeout the send fails with 503 and the session closes with 1008.
 func TestUnreadSendBlocksOnlyItsSession(t *testing.T) {
 	const recvTimeout = 600 * time.Millisecond
-	e := newEnv(t, &sockjs.Options{RecvQueue: 2, RecvTimeout: recvTimeout})
+	e := newTransportEnv(t, &harnessOptions{RecvQueue: 2, RecvTimeout: recvTimeout})
 	stuck := e.newID("stuck")
 	e.mustPoll(stuck, "xhr", "o")
 
@@ -150,7 +150,7 @@ func TestUnreadSendBlocksOnlyItsSession(t *testing.T) {
 		t.Fatalf("stuck xhr_send answered after %v, want about %v", r.elapsed, recvTimeout)
 	}
 	e.mustPoll(stuck, "xhr", `c[1008,"Receive queue full"]`)
-	if info := e.waitEnded(stuck, ioTimeout); info.code != sockjs.CodeSlowClient {
+	if info := e.waitEnded(stuck, ioTimeout); info.code != closecode.SlowClient {
 		t.Fatalf("stuck session closed with %d", info.code)
 	}
 }
@@ -161,7 +161,7 @@ func TestUnreadSendBlocksOnlyItsSession(t *testing.T) {
 // unharmed. Raw requests: net/http's client never sends such bodies.
 func TestSendBrokenChunkedBody(t *testing.T) {
 	const limit = 1024
-	e := newEnv(t, &sockjs.Options{MaxSendBody: limit})
+	e := newTransportEnv(t, &harnessOptions{MaxSendBody: limit})
 	id := e.newID("chunk")
 	e.mustPoll(id, "xhr", "o")
 	tests := []struct {

@@ -268,7 +268,7 @@ func (e *env) front(t testing.TB, h http.Handler) string {
 func TestHijackedStream(t *testing.T) {
 	const limit = 1024
 	e := newEnv(t, &sockjs.Options{ResponseLimit: limit, JSessionID: true})
-	watch := newWriteWatch(e.srv, false)
+	watch := newWriteWatch(e.handler, false)
 	fronts := []struct {
 		name  string
 		host  string
@@ -389,8 +389,8 @@ func TestStreamFallback(t *testing.T) {
 	// A session its receiver left without 1002 times out (1006) well
 	// before waitEnded gives up.
 	e := newEnv(t, &sockjs.Options{ResponseLimit: limit, DisconnectDelay: time.Second})
-	unwrap := newWriteWatch(e.srv, false)
-	hidden := newWriteWatch(e.srv, true)
+	unwrap := newWriteWatch(e.handler, false)
+	hidden := newWriteWatch(e.handler, true)
 	unwrapHost, hiddenHost := e.front(t, unwrap), e.front(t, hidden)
 	paths := []struct {
 		name  string
@@ -468,7 +468,7 @@ func TestStreamFallback(t *testing.T) {
 // it would make net/http drop a connection it could keep.
 func TestStreamFallbackHeader(t *testing.T) {
 	e := newEnv(t, nil)
-	hidden := newWriteWatch(e.srv, true)
+	hidden := newWriteWatch(e.handler, true)
 	host := e.front(t, hidden)
 	for _, kind := range streamKinds {
 		t.Run(kind, func(t *testing.T) {
@@ -529,7 +529,7 @@ func TestHijackedStreamLeavesNoGoroutines(t *testing.T) {
 			go func() {
 				ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 				defer cancel()
-				done <- e.srv.Shutdown(ctx)
+				done <- e.shutdown(ctx)
 			}()
 			rs.mustNext(t, goingAway)
 			rs.mustEnd(t)
