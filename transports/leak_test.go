@@ -216,7 +216,7 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 // Without Shutdown: every goroutine a session starts ends with the
 // session, however the session ends.
 func TestSessionGoroutinesEndWithSession(t *testing.T) {
-	e := newEnv(t, &sockjs.Options{
+	e := newTransportEnv(t, &harnessOptions{
 		Heartbeat:       50 * time.Millisecond,
 		DisconnectDelay: 100 * time.Millisecond,
 		WriteTimeout:    300 * time.Millisecond,

@@ -467,7 +467,7 @@ func TestStreamFallback(t *testing.T) {
 // carry nothing of a hijacked response's head (Connection: close, chunking):
 // it would make net/http drop a connection it could keep.
 func TestStreamFallbackHeader(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newTransportEnv(t, nil)
 	hidden := newWriteWatch(e.handler, true)
 	host := e.front(t, hidden)
 	for _, kind := range streamKinds {
@@ -551,7 +551,7 @@ func TestHijackedStreamLeavesNoGoroutines(t *testing.T) {
 				if end.shutdown {
 					baseline = stableGoroutines()
 				}
-				e := newEnv(t, &sockjs.Options{ResponseLimit: limit, DisconnectDelay: 50 * time.Millisecond})
+				e := newTransportEnv(t, &harnessOptions{ResponseLimit: limit, DisconnectDelay: 50 * time.Millisecond})
 				if !end.shutdown {
 					baseline = stableGoroutines()
 				}
