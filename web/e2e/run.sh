@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Runs the browser end-to-end tests: builds cmd/sockjs-testserver and
-# cmd/sockjsd, starts them on free loopback ports, runs `node --test` in
-# this directory, and stops everything it started, however it ends.
+# cmd/sockjsd, starts them on free loopback ports, with a third server
+# (a sockjsd with the production heartbeat) behind a real nginx and a real
+# haproxy, runs `node --test` in this directory, and stops everything it
+# started, however it ends.
 #
 # Needs (installing them is not this script's job; see README.md):
 #   go, node >= 20, Debian's chromium at /usr/bin/chromium (or $CHROMIUM),
-#   and `npm ci` done in this directory.
+#   Debian's nginx and haproxy, and `npm ci` done in this directory.
 #
 # Environment:
 #   E2E_BROKEN=mode[,mode]  test a deliberately broken server instead
 #                           (web/e2e/brokenserver); every mode must make
 #                           tests fail. See README.md.
-#   E2E_TRANSPORTS, E2E_ORIGINS  narrow the matrix (comma-separated)
+#   E2E_TRANSPORTS, E2E_ORIGINS, E2E_TARGETS  narrow the matrix
+#                           (comma-separated; targets: testserver, sockjsd,
+#                           nginx, haproxy)
+#   E2E_PROXIES=nginx,haproxy  the proxies to start (default both; empty:
+#                           none, and no proxied tests)
 #   E2E_KEEP_LOGS=1         keep the servers' logs (their path is printed)
 #   any argument is passed to `node --test` (e.g. a test file name)
 set -euo pipefail
@@ -64,6 +70,21 @@ if [[ ! -x "$chromium" ]]; then
 	echo "run.sh: no Chromium at $chromium (apt-get install chromium, or set CHROMIUM)" >&2
 	exit 2
 fi
+IFS=',' read -ra proxies <<<"${E2E_PROXIES-nginx,haproxy}"
+for p in "${proxies[@]}"; do
+	case "$p" in
+	nginx | haproxy)
+		if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$p" >/dev/null; then
+			echo "run.sh: $p is missing (apt-get install $p, or E2E_PROXIES= to test without proxies)" >&2
+			exit 2
+		fi
+		;;
+	*)
+		echo "run.sh: unknown proxy '$p' in E2E_PROXIES (nginx, haproxy)" >&2
+		exit 2
+		;;
+	esac
+done
 
 echo "run.sh: building servers"
 (
@@ -128,6 +149,50 @@ else
 	export E2E_STATUS_SOCKJSD="http://127.0.0.1:$sport" E2E_STATUS_ADMIN="http://127.0.0.1:$aport"
 fi
 export E2E_HEARTBEAT_MS=1000
+
+# The proxies' backend keeps the production heartbeat (25 s): a proxy that
+# holds frames back until more bytes come (nginx's buffering, gzip) then
+# stalls a stream for up to 25 s, far past the tests' 8 s of patience,
+# where a 1 s heartbeat would push the frames out and hide it.
+start_proxies() {
+	local backend="$1" p port
+	for p in "${proxies[@]}"; do
+		port="$(free_port)"
+		case "$p" in
+		nginx)
+			mkdir -p "$work/nginx/tmp"
+			sed -e "s|@USER@|$(id -un)|" -e "s|@WORK@|$work|" \
+				-e "s|@LISTEN@|127.0.0.1:$port|" -e "s|@BACKEND@|$backend|" \
+				"$here/proxy/nginx.conf" >"$work/nginx/nginx.conf"
+			# -e stderr before the configuration is read, error_log stderr
+			# after: nothing goes to /var/log/nginx.
+			start nginx "http://127.0.0.1:$port/echo/info" \
+				"$(PATH="$PATH:/usr/sbin" command -v nginx)" -e stderr -p "$work/nginx" \
+				-c "$work/nginx/nginx.conf" -g "daemon off; pid $work/nginx/nginx.pid; error_log stderr;"
+			export E2E_NGINX="http://127.0.0.1:$port"
+			;;
+		haproxy)
+			# haproxy.cfg reads its two addresses from the environment.
+			export E2E_HAPROXY_LISTEN="127.0.0.1:$port" E2E_HAPROXY_BACKEND="$backend"
+			start haproxy "http://127.0.0.1:$port/echo/info" \
+				"$(PATH="$PATH:/usr/sbin" command -v haproxy)" -db -f "$here/proxy/haproxy.cfg"
+			export E2E_HAPROXY="http://127.0.0.1:$port"
+			;;
+		esac
+	done
+}
+if ((${#proxies[@]})); then
+	bport="$(free_port)"
+	if [[ -n "${E2E_BROKEN:-}" ]]; then
+		start brokenserver-proxied "http://127.0.0.1:$bport/" \
+			"$work/brokenserver" -addr "127.0.0.1:$bport" -break "$E2E_BROKEN" -heartbeat 25s
+	else
+		start sockjsd-proxied "http://127.0.0.1:$bport/echo/info" \
+			"$work/sockjsd" -addr "127.0.0.1:$bport" -admin-addr "" -heartbeat 25s
+	fi
+	start_proxies "127.0.0.1:$bport"
+	export E2E_PROXIED_HEARTBEAT_MS=25000
+fi
 
 cd "$here"
 # node in its own process group too, so that Chromium goes with it.

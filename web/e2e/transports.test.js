@@ -7,8 +7,15 @@
 //   E2E_SOCKJSD      base URL of cmd/sockjsd (/echo, /broadcast, /close)
 //   E2E_HEARTBEAT_MS both servers' heartbeat interval, if short enough to
 //                    wait for (run.sh starts them with -heartbeat 1s)
+//   E2E_NGINX, E2E_HAPROXY  base URLs of nginx and haproxy in front of
+//                    another cmd/sockjsd (web/e2e/proxy/ has their configs)
+//   E2E_PROXIED_HEARTBEAT_MS  that sockjsd's heartbeat (run.sh: 25 s, the
+//                    production default, so a buffering proxy stalls streams
+//                    past the echo tests' 8 s of patience)
 //   E2E_TRANSPORTS   comma-separated subset of transports (default: all)
 //   E2E_ORIGINS      "same", "cross" or "same,cross" (default)
+//   E2E_TARGETS      comma-separated subset of testserver, sockjsd, nginx,
+//                    haproxy (default: every one whose URL is set)
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newContext } from './lib/browser.js';
@@ -39,10 +46,21 @@ const TARGETS = [
     heartbeatMs: Number(process.env.E2E_HEARTBEAT_MS || 0),
   },
   { name: 'sockjsd', base: process.env.E2E_SOCKJSD, responseLimit: 0, heartbeatMs: Number(process.env.E2E_HEARTBEAT_MS || 0) },
-].filter((t) => t.base);
+  // The same services through real reverse proxies, configured as most
+  // guides say (nginx: buffering and gzip on). The heartbeat test runs only
+  // where the heartbeat is short enough to wait for.
+  ...['nginx', 'haproxy'].map((name) => ({
+    name,
+    label: `${name} → sockjsd`,
+    base: process.env[`E2E_${name.toUpperCase()}`],
+    responseLimit: 0,
+    heartbeatMs: Number(process.env.E2E_PROXIED_HEARTBEAT_MS || 0),
+  })),
+].filter((t) => t.base && (!process.env.E2E_TARGETS || list(process.env.E2E_TARGETS, []).includes(t.name)));
 
 if (TARGETS.length === 0) {
-  throw new Error('set E2E_TESTSERVER and/or E2E_SOCKJSD (run.sh does), e.g. E2E_TESTSERVER=http://127.0.0.1:8081');
+  throw new Error('set E2E_TESTSERVER, E2E_SOCKJSD, E2E_NGINX or E2E_HAPROXY (run.sh does), e.g. E2E_TESTSERVER=http://127.0.0.1:8081'
+    + (process.env.E2E_TARGETS ? `, for one of E2E_TARGETS=${process.env.E2E_TARGETS}` : ''));
 }
 
 let browser;
@@ -122,7 +140,7 @@ for (const target of TARGETS) {
       // sockjs-client uses htmlfile only on the page's own origin.
       if (transport === 'htmlfile' && origin !== 'same') continue;
 
-      describe(`${target.name} · ${transport} · ${origin}-origin`, () => {
+      describe(`${target.label || target.name} · ${transport} · ${origin}-origin`, () => {
         let ctx;
         let h;
         let idx = -1;

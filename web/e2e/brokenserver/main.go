@@ -18,6 +18,9 @@
 //	              htmlfile) silently lose one write once they pass 2000
 //	              bytes: frames the engine thinks it delivered never arrive
 //	no-heartbeat  heartbeats every hour, not every -heartbeat
+//	proxy-buffering  streaming responses lack "X-Accel-Buffering: no",
+//	              so nginx buffers (and gzips) them (run.sh puts nginx in
+//	              front of a brokenserver too)
 //	block=NAME    404 for every request whose path ends in /NAME
 //	              (xhr_streaming, websocket, iframe.html, jsonp, ...)
 //	none          no fault: the control run, which must pass
@@ -51,7 +54,8 @@ type faults struct {
 func parseFaults(s string) (faults, error) {
 	f := faults{set: map[string]bool{}}
 	known := map[string]bool{"drop": true, "reorder": true, "mangle": true, "truncate": true,
-		"early-close": true, "close-code": true, "no-broadcast": true, "lossy-stream": true, "no-heartbeat": true}
+		"early-close": true, "close-code": true, "no-broadcast": true, "lossy-stream": true, "no-heartbeat": true,
+		"proxy-buffering": true}
 	for _, m := range strings.Split(s, ",") {
 		m = strings.TrimSpace(m)
 		switch {
@@ -200,13 +204,15 @@ func (f faults) middleware(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if f.set["lossy-stream"] {
-			for _, t := range []string{"/xhr_streaming", "/eventsource", "/htmlfile"} {
-				if strings.HasSuffix(r.URL.Path, t) {
-					w = &lossyWriter{ResponseWriter: w, after: 2000}
-					break
-				}
-			}
+		streaming := false
+		for _, t := range []string{"/xhr_streaming", "/eventsource", "/htmlfile"} {
+			streaming = streaming || strings.HasSuffix(r.URL.Path, t)
+		}
+		if streaming && f.set["lossy-stream"] {
+			w = &lossyWriter{ResponseWriter: w, after: 2000}
+		}
+		if streaming && f.set["proxy-buffering"] {
+			w = &noAccelWriter{w: w}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -235,6 +241,29 @@ func (l *lossyWriter) Unwrap() http.ResponseWriter { return l.ResponseWriter }
 
 func (l *lossyWriter) Flush() {
 	if fl, ok := l.ResponseWriter.(http.Flusher); ok {
+		fl.Flush()
+	}
+}
+
+// noAccelWriter removes X-Accel-Buffering from a response's header. It
+// offers neither Hijack nor Unwrap, so the engine serves the stream through
+// net/http's ResponseWriter, whose header passes here.
+type noAccelWriter struct{ w http.ResponseWriter }
+
+func (n *noAccelWriter) Header() http.Header { return n.w.Header() }
+
+func (n *noAccelWriter) WriteHeader(code int) {
+	n.w.Header().Del("X-Accel-Buffering")
+	n.w.WriteHeader(code)
+}
+
+func (n *noAccelWriter) Write(p []byte) (int, error) {
+	n.w.Header().Del("X-Accel-Buffering") // for a Write without WriteHeader
+	return n.w.Write(p)
+}
+
+func (n *noAccelWriter) Flush() {
+	if fl, ok := n.w.(http.Flusher); ok {
 		fl.Flush()
 	}
 }
