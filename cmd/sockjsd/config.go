@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +26,16 @@ type config struct {
 	shutdownTimeout time.Duration
 	logFormat       string
 	logLevel        slog.Level
+
+	// TLS: both files or neither. With them the main address serves
+	// HTTPS, HTTP/2 included.
+	tlsCert, tlsKey string
+
+	// Options of every SockJS service.
+	trustedProxies []netip.Prefix // sockjs.Options.TrustedProxies
+	allowedOrigins []string       // sockjs.Options.AllowedOrigins
+	jsessionID     bool           // sockjs.Options.JSessionID
+	maxSessions    int            // sockjs.Options.MaxSessions; 0: no cap
 
 	// from names where each flag's value came from, for error messages:
 	// "-heartbeat" or "SOCKJSD_HEARTBEAT"; absent for defaults.
@@ -49,6 +61,9 @@ The admin server (-admin-addr; keep it private) serves
   /status.json     the same as JSON
   /metrics         Prometheus metrics (unless -metrics=false)
   /debug/pprof/    Go profiles (only with -pprof)
+
+Behind nginx or haproxy, with TLS, origins and sticky sessions: see
+docs/deploy.md.
 
 Every flag can also be set by an environment variable named after it:
 -disconnect-delay is %s. A flag on the command line wins
@@ -82,6 +97,14 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), out io.Wr
 	fs.Var(durationValue{&c.shutdownTimeout}, "shutdown-timeout", "how long a graceful shutdown may take, a `duration`; then connections are cut")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `format`: text or json")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate chain `file`: serve HTTPS and HTTP/2 on -addr (with -tls-key)")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key `file` of -tls-cert")
+	fs.Var(prefixesValue{&c.trustedProxies}, "trusted-proxies",
+		"comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed")
+	fs.Var(listValue{&c.allowedOrigins}, "allowed-origins",
+		"comma-separated `origins` allowed to use the services, such as https://example.com,https://*.example.com (empty: any)")
+	fs.Var(boolValue{&c.jsessionID}, "jsessionid", "set a JSESSIONID cookie on every session, for load balancers' sticky sessions")
+	fs.Var(intValue{&c.maxSessions}, "max-sessions", "the most sessions open at once per service, a `number`; beyond it new ones get 503 (0: no cap)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(fs, out)
@@ -172,7 +195,52 @@ func (c config) validate() error {
 	if c.logFormat != "text" && c.logFormat != "json" {
 		bad("log-format", c.logFormat, "must be text or json")
 	}
+	switch {
+	case c.tlsCert != "" && c.tlsKey == "":
+		bad("tls-cert", c.tlsCert, "needs -tls-key too")
+	case c.tlsCert == "" && c.tlsKey != "":
+		bad("tls-key", c.tlsKey, "needs -tls-cert too")
+	}
+	for _, o := range c.allowedOrigins {
+		if err := checkOrigin(o); err != nil {
+			bad("allowed-origins", strings.Join(c.allowedOrigins, ","), fmt.Sprintf("%q %s", o, err))
+		}
+	}
+	if c.maxSessions < 0 {
+		bad("max-sessions", c.maxSessions, "must be 0 (no cap) or more")
+	}
 	return errors.Join(errs...)
+}
+
+// checkOrigin applies the rules of sockjs.Options.AllowedOrigins, which
+// panics on a malformed pattern, and refuses what could never match a
+// browser's Origin header (scheme://host[:port], no path).
+func checkOrigin(o string) error {
+	o = strings.ToLower(strings.TrimSpace(o))
+	if o == "*" || o == "null" { // "null": pages from file:// and sandboxed frames
+		return nil
+	}
+	if _, err := path.Match(o, ""); err != nil {
+		return errors.New("is a malformed pattern (an unclosed [ or a trailing \\)")
+	}
+	for i := 0; i < len(o); i++ {
+		switch o[i] {
+		case '\\':
+			i++ // an escaped character
+		case '[':
+			// Valid, but a character class: "https://[::1]:8443" would
+			// match no Origin, not even its own.
+			return errors.New(`has a "[", which starts a character class in a pattern: write \[ and \] for an IPv6 address`)
+		}
+	}
+	scheme, host, ok := strings.Cut(o, "://")
+	switch {
+	case !ok || scheme == "" || host == "":
+		return errors.New("is not an origin such as https://example.com or https://*.example.com")
+	case strings.Contains(host, "/"):
+		return errors.New("has a path; an origin is scheme://host[:port] only")
+	}
+	return nil
 }
 
 // checkAddr accepts host:port with a numeric port; the host may be empty
@@ -244,3 +312,78 @@ func (v boolValue) String() string {
 }
 
 func (v boolValue) IsBoolFlag() bool { return true }
+
+type intValue struct{ p *int }
+
+func (v intValue) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("not a whole number")
+	}
+	*v.p = n
+	return nil
+}
+
+func (v intValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strconv.Itoa(*v.p)
+}
+
+// listValue is a comma-separated list; empty items are dropped, and the
+// empty string is the empty list.
+type listValue struct{ p *[]string }
+
+func (v listValue) Set(s string) error {
+	*v.p = nil
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			*v.p = append(*v.p, item)
+		}
+	}
+	return nil
+}
+
+func (v listValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strings.Join(*v.p, ",")
+}
+
+// prefixesValue is a comma-separated list of CIDRs; a bare address stands
+// for itself alone (/32 or /128).
+type prefixesValue struct{ p *[]netip.Prefix }
+
+func (v prefixesValue) Set(s string) error {
+	var ps []netip.Prefix
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			a, aerr := netip.ParseAddr(item)
+			if aerr != nil {
+				return fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or fd00::/8, nor an address", item)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		ps = append(ps, p.Masked())
+	}
+	*v.p = ps
+	return nil
+}
+
+func (v prefixesValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	s := make([]string, len(*v.p))
+	for i, p := range *v.p {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}

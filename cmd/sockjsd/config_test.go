@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -48,12 +49,19 @@ func TestParseConfig(t *testing.T) {
 				"-sockjs-url", "https://cdn.example/sockjs.js", "-heartbeat", "5s",
 				"-disconnect-delay", "1m", "-shutdown-timeout", "1500ms",
 				"-log-format", "json", "-log-level", "debug",
+				"-tls-cert", "/etc/ssl/c.pem", "-tls-key", "/etc/ssl/k.pem",
+				"-trusted-proxies", "10.0.0.0/8, 127.0.0.1,fd00::/8", "-jsessionid", "-max-sessions", "1000",
+				"-allowed-origins", "https://app.example, https://*.example.com,null",
 			},
 			want: func(c *config) {
 				c.addr, c.adminAddr, c.metrics, c.pprof = ":8080", "0.0.0.0:9100", false, true
 				c.sockjsURL = "https://cdn.example/sockjs.js"
 				c.heartbeat, c.disconnectDelay, c.shutdownTimeout = 5*time.Second, time.Minute, 1500*time.Millisecond
 				c.logFormat, c.logLevel = "json", slog.LevelDebug
+				c.tlsCert, c.tlsKey = "/etc/ssl/c.pem", "/etc/ssl/k.pem"
+				c.trustedProxies = prefixes("10.0.0.0/8", "127.0.0.1/32", "fd00::/8")
+				c.jsessionID, c.maxSessions = true, 1000
+				c.allowedOrigins = []string{"https://app.example", "https://*.example.com", "null"}
 			},
 		},
 		{
@@ -63,13 +71,31 @@ func TestParseConfig(t *testing.T) {
 				"SOCKJSD_PPROF": "true", "SOCKJSD_SOCKJS_URL": "https://cdn.example/sockjs.js",
 				"SOCKJSD_HEARTBEAT": "5s", "SOCKJSD_DISCONNECT_DELAY": "1m",
 				"SOCKJSD_SHUTDOWN_TIMEOUT": "1500ms", "SOCKJSD_LOG_FORMAT": "json", "SOCKJSD_LOG_LEVEL": "warn",
+				"SOCKJSD_TLS_CERT": "c.pem", "SOCKJSD_TLS_KEY": "k.pem",
+				"SOCKJSD_TRUSTED_PROXIES": "192.168.1.7/24,::1", "SOCKJSD_JSESSIONID": "true",
+				"SOCKJSD_MAX_SESSIONS": " 20 ", "SOCKJSD_ALLOWED_ORIGINS": "*",
 			},
 			want: func(c *config) {
 				c.addr, c.adminAddr, c.metrics, c.pprof = ":8080", "0.0.0.0:9100", false, true
 				c.sockjsURL = "https://cdn.example/sockjs.js"
 				c.heartbeat, c.disconnectDelay, c.shutdownTimeout = 5*time.Second, time.Minute, 1500*time.Millisecond
 				c.logFormat, c.logLevel = "json", slog.LevelWarn
+				c.tlsCert, c.tlsKey = "c.pem", "k.pem"
+				c.trustedProxies = prefixes("192.168.1.0/24", "::1/128") // host bits masked
+				c.jsessionID, c.maxSessions = true, 20
+				c.allowedOrigins = []string{"*"}
 			},
+		},
+		{
+			name: "empty lists",
+			args: []string{"-trusted-proxies", "", "-allowed-origins", " , "},
+			env:  map[string]string{"SOCKJSD_TRUSTED_PROXIES": "10.0.0.0/8"},
+		},
+		{
+			name: "a list flag wins over its variable",
+			args: []string{"-allowed-origins", "https://a.example"},
+			env:  map[string]string{"SOCKJSD_ALLOWED_ORIGINS": "https://b.example", "SOCKJSD_MAX_SESSIONS": "0"},
+			want: func(c *config) { c.allowedOrigins = []string{"https://a.example"} },
 		},
 		{
 			name: "a flag wins over its variable",
@@ -155,6 +181,28 @@ func TestParseConfigInvalid(t *testing.T) {
 			[]string{`invalid -pprof "true": needs the admin server, which SOCKJSD_ADMIN_ADDR turns off`}},
 		{"several problems at once", []string{"-heartbeat", "-1s", "-log-format", "xml"}, nil,
 			[]string{`invalid -heartbeat "-1s"`, `invalid -log-format "xml"`}},
+		{"certificate without key", []string{"-tls-cert", "c.pem"}, nil,
+			[]string{`invalid -tls-cert "c.pem": needs -tls-key too`}},
+		{"key without certificate, from the environment", nil, map[string]string{"SOCKJSD_TLS_KEY": "k.pem"},
+			[]string{`invalid SOCKJSD_TLS_KEY "k.pem": needs -tls-cert too`}},
+		{"bad CIDR flag", []string{"-trusted-proxies", "10.0.0.0/8,10.0.0/8"}, nil,
+			[]string{`invalid value "10.0.0.0/8,10.0.0/8" for flag -trusted-proxies`, `"10.0.0/8" is not a CIDR`}},
+		{"bad CIDR variable", nil, map[string]string{"SOCKJSD_TRUSTED_PROXIES": "localhost"},
+			[]string{`invalid SOCKJSD_TRUSTED_PROXIES "localhost"`, `"localhost" is not a CIDR`}},
+		{"prefix too long", []string{"-trusted-proxies", "10.0.0.0/33"}, nil,
+			[]string{`"10.0.0.0/33" is not a CIDR`}},
+		{"malformed origin pattern", []string{"-allowed-origins", "https://ok.example,https://[a.example"}, nil,
+			[]string{`invalid -allowed-origins "https://ok.example,https://[a.example": "https://[a.example" is a malformed pattern`}},
+		{"origin with a path", nil, map[string]string{"SOCKJSD_ALLOWED_ORIGINS": "https://a.example/"},
+			[]string{`invalid SOCKJSD_ALLOWED_ORIGINS "https://a.example/": "https://a.example/" has a path`}},
+		{"origin without scheme", []string{"-allowed-origins", "example.com"}, nil,
+			[]string{`"example.com" is not an origin such as https://example.com`}},
+		{"negative max sessions", []string{"-max-sessions", "-1"}, nil,
+			[]string{`invalid -max-sessions "-1": must be 0 (no cap) or more`}},
+		{"max sessions not a number", nil, map[string]string{"SOCKJSD_MAX_SESSIONS": "lots"},
+			[]string{`invalid SOCKJSD_MAX_SESSIONS "lots": not a whole number`}},
+		{"bad jsessionid variable", nil, map[string]string{"SOCKJSD_JSESSIONID": "on"},
+			[]string{`invalid SOCKJSD_JSESSIONID "on": not a boolean`}},
 		{"unknown flag", []string{"-port", "80"}, nil,
 			[]string{"flag provided but not defined: -port"}},
 		{"stray argument", []string{"serve"}, nil,
@@ -189,6 +237,7 @@ func TestHelp(t *testing.T) {
 	for _, f := range []string{
 		"addr", "admin-addr", "metrics", "pprof", "sockjs-url", "heartbeat",
 		"disconnect-delay", "shutdown-timeout", "log-format", "log-level",
+		"tls-cert", "tls-key", "trusted-proxies", "allowed-origins", "jsessionid", "max-sessions",
 	} {
 		if !strings.Contains(help, "  -"+f) || !strings.Contains(help, "env "+envName(f)+")") {
 			t.Errorf("help does not document -%s and %s", f, envName(f))
@@ -199,6 +248,31 @@ func TestHelp(t *testing.T) {
 			t.Errorf("help does not mention %s", s)
 		}
 	}
+}
+
+// TestCheckOrigin: every pattern checkOrigin accepts, sockjs.New accepts
+// too (it panics on the others); see TestRunOptions for the whole path.
+func TestCheckOrigin(t *testing.T) {
+	for o, ok := range map[string]bool{
+		"*": true, "null": true, "https://example.com": true, "HTTPS://Example.COM": true,
+		"https://*.example.com": true, "http://127.0.0.1:8080": true, "https://*": true,
+		" https://padded.example ": true,
+		"https://[::1]:8443":       false, `https://\[::1\]:8443`: true, // [ starts a character class
+		"": false, "example.com": false, "https://": false, "://x": false,
+		"https://a.example/path": false, `https://a\`: false, "https://a[b": false,
+	} {
+		if err := checkOrigin(o); (err == nil) != ok {
+			t.Errorf("checkOrigin(%q) = %v, want ok=%v", o, err, ok)
+		}
+	}
+}
+
+func prefixes(s ...string) []netip.Prefix {
+	var ps []netip.Prefix
+	for _, p := range s {
+		ps = append(ps, netip.MustParsePrefix(p))
+	}
+	return ps
 }
 
 func TestClientGone(t *testing.T) {

@@ -21,13 +21,19 @@
 // flag has an environment variable equivalent (SOCKJSD_ADDR for -addr, and
 // so on); a flag given on the command line wins. SIGINT or SIGTERM close
 // every session with a close frame and stop the server gracefully.
+//
+// For deployment (TLS with HTTP/2 through -tls-cert and -tls-key, reverse
+// proxies and -trusted-proxies, -allowed-origins, -jsessionid and
+// -max-sessions) see docs/deploy.md.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -65,7 +71,8 @@ func main() {
 // when the admin server is off).
 type listening struct{ addr, admin string }
 
-// service is one SockJS service of sockjsd.
+// service is one SockJS service of sockjsd. Every service gets the
+// options of serviceOptions; add one by adding a row to services.
 type service struct {
 	name    string // the metrics' service label and the status page's name
 	prefix  string
@@ -93,12 +100,7 @@ func run(ctx context.Context, cfg config, logOut io.Writer, ready func(listening
 	r := chi.NewRouter()
 	var sockjsServers []*sockjs.Server
 	for _, svc := range services() {
-		opts := &sockjs.Options{
-			Heartbeat:       cfg.heartbeat,
-			DisconnectDelay: cfg.disconnectDelay,
-			SockJSURL:       cfg.sockjsURL,
-			Logger:          logger.With("service", svc.name),
-		}
+		opts := serviceOptions(cfg, logger, svc.name)
 		if admin != nil {
 			opts.Metrics = admin.metricsFor(svc.name)
 		}
@@ -112,25 +114,44 @@ func run(ctx context.Context, cfg config, logOut io.Writer, ready func(listening
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          httpErrorLog(logger),
 	}
+	scheme := "http"
+	if cfg.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+		if err != nil {
+			return fmt.Errorf("%s and %s: %w", cfg.name("tls-cert"), cfg.name("tls-key"), err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		// HTTP/2 and HTTP/1.1, by ALPN. Browsers open websockets on an
+		// HTTP/1.1 connection of their own: extended CONNECT (RFC 8441)
+		// is not offered.
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetHTTP2(true)
+		scheme = "https"
+	}
 
 	// Listen on both before serving either, so that a busy port stops
 	// sockjsd before it answers anything.
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
-		return err
+		return listenError(cfg, "addr", err)
 	}
 	var adminLn net.Listener
 	if admin != nil {
 		if adminLn, err = net.Listen("tcp", cfg.adminAddr); err != nil {
 			ln.Close()
-			return fmt.Errorf("admin server: %w", err)
+			return fmt.Errorf("admin server: %w", listenError(cfg, "admin-addr", err))
 		}
 	}
 	at := listening{addr: ln.Addr().String()}
-	logger.Info("sockjsd listening", "url", "http://"+at.addr+"/")
+	logger.Info("sockjsd listening", "url", scheme+"://"+at.addr+"/")
 
 	serveErr := make(chan error, 2)
-	go func() { serveErr <- srv.Serve(ln) }()
+	if srv.TLSConfig != nil {
+		go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { serveErr <- srv.Serve(ln) }()
+	}
 	serving := 1
 	if admin != nil {
 		at.admin = adminLn.Addr().String()
@@ -182,4 +203,35 @@ func run(ctx context.Context, cfg config, logOut io.Writer, ready func(listening
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// serviceOptions are the options every SockJS service of sockjsd gets.
+func serviceOptions(cfg config, logger *slog.Logger, name string) *sockjs.Options {
+	return &sockjs.Options{
+		Heartbeat:       cfg.heartbeat,
+		DisconnectDelay: cfg.disconnectDelay,
+		SockJSURL:       cfg.sockjsURL,
+		TrustedProxies:  cfg.trustedProxies,
+		AllowedOrigins:  cfg.allowedOrigins,
+		JSessionID:      cfg.jsessionID,
+		MaxSessions:     cfg.maxSessions,
+		Logger:          logger.With("service", name),
+	}
+}
+
+// listenError says which setting names the address that could not be
+// listened on, and what to do about a busy one.
+func listenError(cfg config, flag string, err error) error {
+	addr := cfg.addr
+	if flag == "admin-addr" {
+		addr = cfg.adminAddr
+	}
+	hint := ""
+	if errors.Is(err, syscall.EADDRINUSE) {
+		hint = "; another process (another sockjsd?) listens there: choose another address with " + cfg.name(flag)
+		if flag == "admin-addr" {
+			hint += `, or turn the admin server off with -admin-addr ""`
+		}
+	}
+	return fmt.Errorf("cannot listen on %s %s: %w%s", cfg.name(flag), addr, err, hint)
 }
