@@ -136,6 +136,9 @@ func run(ctx context.Context, cfg config, logOut io.Writer, ready func(listening
 	if err != nil {
 		return listenError(cfg, "addr", err)
 	}
+	if srv.TLSConfig == nil {
+		ln = plainListener{ln}
+	}
 	var adminLn net.Listener
 	if admin != nil {
 		if adminLn, err = net.Listen("tcp", cfg.adminAddr); err != nil {
