@@ -18,6 +18,7 @@
 #                           nginx, haproxy)
 #   E2E_PROXIES=nginx,haproxy  the proxies to start (default both; empty:
 #                           none, and no proxied tests)
+#   E2E_NO_TLS=1            no sockjsd over TLS (target "tls")
 #   E2E_KEEP_LOGS=1         keep the servers' logs (their path is printed)
 #   any argument is passed to `node --test` (e.g. a test file name)
 set -euo pipefail
@@ -112,7 +113,7 @@ start() {
 	pids+=("$!")
 	local pid=$!
 	for _ in $(seq 200); do
-		if node -e 'fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' "$url"; then
+		if NODE_TLS_REJECT_UNAUTHORIZED=0 node --no-warnings -e 'fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' "$url"; then
 			echo "run.sh: $name is up at $url (pid $pid)"
 			return 0
 		fi
@@ -147,6 +148,17 @@ else
 	start sockjsd-status "http://127.0.0.1:$aport/status.json" \
 		"$work/sockjsd" -addr "127.0.0.1:$sport" -admin-addr "127.0.0.1:$aport"
 	export E2E_STATUS_SOCKJSD="http://127.0.0.1:$sport" E2E_STATUS_ADMIN="http://127.0.0.1:$aport"
+	# sockjsd serving TLS itself, HTTP/2 included, with a certificate made
+	# now (Chromium runs with --ignore-certificate-errors).
+	if [[ -z "${E2E_NO_TLS:-}" ]]; then
+		(cd "$work" && go run "$(go env GOROOT)/src/crypto/tls/generate_cert.go" \
+			-host 127.0.0.1,localhost -ecdsa-curve P256 -duration 24h >/dev/null 2>&1)
+		lport="$(free_port)"
+		start sockjsd-tls "https://127.0.0.1:$lport/echo/info" \
+			"$work/sockjsd" -addr "127.0.0.1:$lport" -admin-addr "" -heartbeat 1s \
+			-tls-cert "$work/cert.pem" -tls-key "$work/key.pem"
+		export E2E_TLS="https://127.0.0.1:$lport"
+	fi
 fi
 export E2E_HEARTBEAT_MS=1000
 

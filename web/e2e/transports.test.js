@@ -46,6 +46,8 @@ const TARGETS = [
     heartbeatMs: Number(process.env.E2E_HEARTBEAT_MS || 0),
   },
   { name: 'sockjsd', base: process.env.E2E_SOCKJSD, responseLimit: 0, heartbeatMs: Number(process.env.E2E_HEARTBEAT_MS || 0) },
+  // sockjsd serving TLS itself: HTTP/2 for the HTTP transports.
+  { name: 'tls', label: 'sockjsd over TLS', base: process.env.E2E_TLS, responseLimit: 0, heartbeatMs: Number(process.env.E2E_HEARTBEAT_MS || 0), h2: true },
   // The same services through real reverse proxies, configured as most
   // guides say (nginx: buffering and gzip on). The heartbeat test runs only
   // where the heartbeat is short enough to wait for.
@@ -215,6 +217,27 @@ for (const target of TARGETS) {
             }, wait);
             assert.ok(state.heartbeats > 0,
               report(h, ctx, state, `no 'heartbeat' event in the ${state.openFor} ms the session was open (server heartbeat ${target.heartbeatMs} ms)`));
+          });
+        }
+
+        // (Resource timing hides the protocol of cross-origin requests.)
+        if (target.h2 && transport !== 'websocket' && origin === 'same') {
+          it('goes over HTTP/2', async () => {
+            needOpen();
+            // Every request to the server this page made, by protocol.
+            const protos = await h.page.evaluate((base) => {
+              const seen = {};
+              const look = (w) => {
+                let entries = [];
+                try { entries = w.performance.getEntriesByType('resource'); } catch { return; } // a cross-origin frame
+                for (const e of entries) if (e.name.startsWith(base)) seen[e.nextHopProtocol] = (seen[e.nextHopProtocol] || 0) + 1;
+                for (let i = 0; i < w.frames.length; i++) look(w.frames[i]);
+              };
+              look(window);
+              return seen;
+            }, h.base);
+            assert.ok(protos.h2 > 0 && Object.keys(protos).every((p) => p === 'h2'),
+              report(h, ctx, { protos }, `requests to ${h.base} by protocol: ${JSON.stringify(protos)}, want h2 only`));
           });
         }
 
