@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"sync"
 
 	"github.com/sockjsd/sockjsd/sockjs"
+	"github.com/sockjsd/sockjsd/sockjs/hub"
 )
 
 // echo sends every message back to its sender.
@@ -23,42 +23,29 @@ func echo(s *sockjs.Session) {
 // closeAtOnce closes every session as soon as it opens.
 func closeAtOnce(s *sockjs.Session) { _ = s.Close(3000, "Go away!") }
 
-// hub relays every message from any session to every open session.
-type hub struct {
-	mu       sync.Mutex // guards sessions; held for map access only, never while sending
-	sessions map[*sockjs.Session]struct{}
-}
+// broadcastTopic is the one topic of the broadcast service.
+const broadcastTopic = "broadcast"
 
-func newHub() *hub { return &hub{sessions: make(map[*sockjs.Session]struct{})} }
+// broadcastHub relays every message from any session to every open
+// session, through one topic of a hub: a sender that outruns its
+// readers waits for them (and so reads its own client more slowly),
+// while a reader that stops reading is closed as a slow client.
+type broadcastHub struct{ h *hub.Hub }
 
-func (h *hub) serve(s *sockjs.Session) {
-	h.mu.Lock()
-	h.sessions[s] = struct{}{}
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		delete(h.sessions, s)
-		h.mu.Unlock()
-	}()
+func newHub() *broadcastHub { return &broadcastHub{hub.New(nil)} }
+
+func (b *broadcastHub) serve(s *sockjs.Session) {
+	ctx := s.Context()
+	if _, err := b.h.Subscribe(ctx, s, broadcastTopic, nil); err != nil {
+		return
+	}
 	for {
-		msg, err := s.Recv(context.Background())
+		msg, err := s.Recv(ctx)
 		if err != nil {
 			return
 		}
-		h.broadcast(msg)
-	}
-}
-
-// broadcast sends msg to every session. Send never blocks, so a slow
-// client only ever loses its own session (closed as a slow client).
-func (h *hub) broadcast(msg string) {
-	h.mu.Lock()
-	targets := make([]*sockjs.Session, 0, len(h.sessions))
-	for s := range h.sessions {
-		targets = append(targets, s)
-	}
-	h.mu.Unlock()
-	for _, s := range targets {
-		_ = s.Send(msg)
+		if _, err := b.h.Publish(ctx, broadcastTopic, msg); err != nil {
+			return
+		}
 	}
 }
