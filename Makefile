@@ -4,9 +4,9 @@
 GO       ?= go
 FUZZTIME ?= 100000x
 
-.PHONY: test deps fmt vet unit fuzz bench-module e2e
+.PHONY: test deps fmt vet unit oldest-go fuzz bench-module e2e
 
-test: deps fmt vet unit fuzz bench-module e2e
+test: deps fmt vet unit oldest-go fuzz bench-module e2e
 
 # Chromium, the browser tests' npm packages and the Go modules, if missing.
 deps:
@@ -24,6 +24,14 @@ vet:
 # Unit tests, the protocol conformance suite and the examples, race-checked.
 unit:
 	$(GO) test -race -count=1 -timeout 10m ./...
+
+# go.mod declares the oldest Go the module needs (its dependencies need
+# 1.26.0 too): the library builds and passes its tests on that toolchain,
+# which the go command fetches through the module proxy.
+OLDEST_GO ?= go1.26.0
+oldest-go:
+	GOTOOLCHAIN=$(OLDEST_GO) $(GO) vet ./...
+	GOTOOLCHAIN=$(OLDEST_GO) $(GO) test -count=1 -timeout 10m ./sockjs/... ./session/... ./transports/... ./info/... ./internal/...
 
 # Each fuzzer runs briefly from its committed seed corpus.
 fuzz:
