@@ -71,22 +71,6 @@ func main() {
 // when the admin server is off).
 type listening struct{ addr, admin string }
 
-// service is one SockJS service of sockjsd. Every service gets the
-// options of serviceOptions; add one by adding a row to services.
-type service struct {
-	name    string // the metrics' service label and the status page's name
-	prefix  string
-	handler sockjs.HandlerFunc
-}
-
-func services() []service {
-	return []service{
-		{"echo", "/echo", echo},
-		{"broadcast", "/broadcast", newHub().serve},
-		{"close", "/close", closeAtOnce},
-	}
-}
-
 // run serves until ctx is done, then shuts down gracefully. Logs go to
 // logOut. If ready is not nil it is called with the listening addresses
 // once both listen.

@@ -7,6 +7,22 @@ import (
 	"github.com/sockjsd/sockjsd/sockjs/hub"
 )
 
+// service is one SockJS service of sockjsd. Every service gets the
+// options of serviceOptions; add one by adding a row to services.
+type service struct {
+	name    string // the metrics' service label and the status page's name
+	prefix  string
+	handler sockjs.HandlerFunc
+}
+
+func services() []service {
+	return []service{
+		{"echo", "/echo", echo},
+		{"broadcast", "/broadcast", newHub().serve},
+		{"close", "/close", closeAtOnce},
+	}
+}
+
 // echo sends every message back to its sender.
 func echo(s *sockjs.Session) {
 	for {
