@@ -109,7 +109,7 @@
 // (MaxSendBody, 1 MiB: 413 beyond it), websocket messages (MaxMessageSize,
 // 1 MiB: the connection is closed with 1009; websocket endpoints carry text
 // only, and a binary message closes the connection with 1003, unsupported
-// data), server and session ids (128 bytes, else 404), jsonp and htmlfile callbacks
+// data), jsonp and htmlfile callbacks
 // (128 bytes of [A-Za-z0-9_.-], else 500), the number of sessions
 // (MaxSessions, no cap by default: 503 beyond it, or websocket close 1013),
 // and both queues of every session as described above. Every network write
