@@ -82,6 +82,13 @@ func (t *websocketTransport) name() string {
 }
 
 func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessionID string) {
+	if !r.ProtoAtLeast(1, 1) {
+		// RFC 6455 §4.1: the opening handshake is HTTP/1.1 or later. An
+		// HTTP/1.0 client or proxy knows no Upgrade and would not pass
+		// the frames on.
+		plainError(w, "WebSocket needs HTTP/1.1 or later.", http.StatusBadRequest)
+		return
+	}
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		plainError(w, `Can "Upgrade" only to "WebSocket".`, http.StatusBadRequest)
 		return

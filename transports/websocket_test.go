@@ -1,9 +1,14 @@
 package transports_test
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -496,4 +501,40 @@ func TestWebsocketRefusesBinary(t *testing.T) {
 			t.Fatalf("session closed with %d, want 1003", info.code)
 		}
 	})
+}
+
+// An upgrade over HTTP/1.0 gets 400 and a reason (RFC 6455 §4.1), and no
+// session opens; on every websocket endpoint, hixie-76 included.
+func TestWebsocketRefusesHTTP10(t *testing.T) {
+	e := newTransportEnv(t, nil)
+	rfc6455 := "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	hixie := "Sec-WebSocket-Key1: 4 @1  46546xW%0l 1 5\r\nSec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\n"
+	for _, tc := range []struct{ name, url, keys string }{
+		{"websocket", e.sessionURL(e.newID("ws10"), "websocket"), rfc6455},
+		{"rawwebsocket", e.base + "/websocket", rfc6455},
+		{"hixie76", e.sessionURL(e.newID("hx10"), "websocket"), hixie},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u, _ := url.Parse(tc.url)
+			conn, err := net.DialTimeout("tcp", u.Host, ioTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(ioTimeout))
+			fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n%s\r\n",
+				u.RequestURI(), u.Host, tc.keys)
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "HTTP/1.1") {
+				t.Fatalf("HTTP/1.0 upgrade: %d %q, want 400 naming HTTP/1.1", resp.StatusCode, body)
+			}
+		})
+	}
+	if n := e.live.Load(); n != 0 {
+		t.Errorf("%d sessions opened", n)
+	}
 }
