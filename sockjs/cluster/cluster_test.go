@@ -51,7 +51,6 @@ func (tn *testNode) echo(s *sockjs.Session) {
 }
 
 type clusterOpts struct {
-	hold          time.Duration
 	disconnect    time.Duration
 	responseLimit int
 }
@@ -64,7 +63,7 @@ func newCluster(t testing.TB, e Engine, n int, o clusterOpts) []*testNode {
 		if err != nil {
 			t.Fatal(err)
 		}
-		node, err := New(Config{Engine: e, URL: "http://" + ln.Addr().String(), Secret: testSecret, Hold: o.hold})
+		node, err := New(Config{Engine: e, URL: "http://" + ln.Addr().String(), Secret: testSecret})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -59,13 +59,7 @@
 // once. Shutdown closes every session with a close frame, then releases
 // the node's claims.
 //
-// # Limits of this version
-//
-// Package sockjs does not yet tell which sessions it holds, so a Node
-// follows requests: a claim lives while a request for the session is
-// being served here and for Config.Hold after the last one, which must be
-// at least the Servers' DisconnectDelay; to see a stream's end, streaming
-// responses of wrapped Servers are served through net/http instead of on
-// hijacked connections (more memory per idle stream). Broadcasting across
-// nodes is not part of this package.
+// A claim lives as long as its session does here (see
+// sockjs.Server.HasSession), refreshed every TTL/3, and is released when
+// the session is gone.
 package cluster

@@ -188,7 +188,7 @@ func TestShutdownReleases(t *testing.T) {
 // released after the session is gone.
 func TestClaimFollowsSession(t *testing.T) {
 	e := NewMemory(300 * time.Millisecond)
-	nodes := newCluster(t, e, 2, clusterOpts{hold: 400 * time.Millisecond, disconnect: 200 * time.Millisecond})
+	nodes := newCluster(t, e, 2, clusterOpts{disconnect: 200 * time.Millisecond})
 	c := &http.Client{}
 	defer c.CloseIdleConnections()
 	if f := poll(t, c, nodes[1].base, "s"); f != "o" {
@@ -218,5 +218,27 @@ func TestClaimFollowsSession(t *testing.T) {
 	waitOwner(t, e, "echo:s", "")
 	if e.Len() != 0 {
 		t.Fatalf("%d claims left", e.Len())
+	}
+}
+
+// A session with no request under way keeps its claim as long as its
+// Server holds it, here past three TTLs between two polls.
+func TestClaimOutlivesIdleGap(t *testing.T) {
+	e := NewMemory(150 * time.Millisecond)
+	nodes := newCluster(t, e, 2, clusterOpts{disconnect: 2 * time.Second})
+	c := &http.Client{}
+	defer c.CloseIdleConnections()
+	if f := poll(t, c, nodes[1].base, "idle"); f != "o" {
+		t.Fatal(f)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if owner, _ := e.Owner(context.Background(), "echo:idle"); owner != nodes[1].node.ID() {
+		t.Fatalf("owner after an idle gap: %q", owner)
+	}
+	if got := send(t, c, nodes[0].base, "idle", `["m"]`); got != http.StatusNoContent {
+		t.Fatalf("send: %d", got)
+	}
+	if f := poll(t, c, nodes[0].base, "idle"); f != `a["m"]` {
+		t.Fatalf("poll: %q", f)
 	}
 }

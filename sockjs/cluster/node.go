@@ -43,24 +43,9 @@ type Config struct {
 	// with keep-alive connections.
 	Transport http.RoundTripper
 
-	// Hold is how long this node keeps the claim of a session after the
-	// last request for it ended here. It must be at least the
-	// DisconnectDelay of the wrapped Servers, the time a session of an
-	// HTTP transport outlives its last receiving request. Zero means
-	// 10 seconds, twice sockjs's default delay.
-	//
-	// Hold stands in for package sockjs telling which sessions it holds;
-	// until it does, streaming responses of the wrapped Servers are served
-	// through net/http rather than on hijacked connections, so that their
-	// end is seen here.
-	Hold time.Duration
-
 	// Logger receives the cluster's logs. Nil means none.
 	Logger *slog.Logger
 }
-
-// DefaultHold is the Hold of a Config with none.
-const DefaultHold = 10 * time.Second
 
 // Node is one sockjsd process in a cluster. It wraps the node's SockJS
 // Servers so that a request for a session reaches the node that holds
@@ -85,10 +70,13 @@ type Node struct {
 }
 
 // claim is what a node knows of a session whose owner it is. Guarded by
-// Node.mu.
+// Node.mu. The claim lives while a request for the session is served here
+// or the Server holds the session (sockjs.Server.HasSession): between the
+// claim and the session's creation, only the first is true.
 type claim struct {
-	inflight int       // requests for the session being served here
-	lastEnd  time.Time // when the last of them ended
+	srv      *sockjs.Server
+	id       string
+	inflight int // requests for the session being served here
 }
 
 // New returns a Node and starts the goroutine that keeps its claims
@@ -103,9 +91,6 @@ func New(cfg Config) (*Node, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 		return nil, fmt.Errorf("sockjs/cluster: Config.URL %q: want scheme://host:port", cfg.URL)
-	}
-	if cfg.Hold <= 0 {
-		cfg.Hold = DefaultHold
 	}
 	if cfg.Transport == nil {
 		cfg.Transport = defaultTransport()
@@ -243,7 +228,7 @@ func (n *Node) enter(key string) bool {
 // adopt records a claim the engine just granted and counts the request
 // that made it; leave must follow. It reports false when the node is
 // shutting down (the claim is then released).
-func (n *Node) adopt(ctx context.Context, key string) bool {
+func (n *Node) adopt(ctx context.Context, key string, srv *sockjs.Server, id string) bool {
 	n.mu.Lock()
 	if n.closing {
 		n.mu.Unlock()
@@ -252,7 +237,7 @@ func (n *Node) adopt(ctx context.Context, key string) bool {
 	}
 	c := n.claims[key]
 	if c == nil {
-		c = &claim{}
+		c = &claim{srv: srv, id: id}
 		n.claims[key] = c
 	}
 	c.inflight++
@@ -264,7 +249,6 @@ func (n *Node) leave(key string) {
 	n.mu.Lock()
 	if c := n.claims[key]; c != nil {
 		c.inflight--
-		c.lastEnd = time.Now()
 	}
 	n.mu.Unlock()
 }
@@ -286,11 +270,12 @@ func (n *Node) keepClaims() {
 }
 
 func (n *Node) refreshAll() {
-	now := time.Now()
 	var live, idle []string
 	n.mu.Lock()
 	for k, c := range n.claims {
-		if c.inflight == 0 && now.Sub(c.lastEnd) >= n.cfg.Hold {
+		// HasSession takes the Server's registry lock, a leaf lock held
+		// for a map lookup: no lock order to keep.
+		if c.inflight == 0 && !c.srv.HasSession(c.id) {
 			idle = append(idle, k)
 			delete(n.claims, k)
 		} else {

@@ -97,7 +97,7 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := s.name + ":" + id
 	if s.n.enter(key) {
 		defer s.n.leave(key)
-		s.serveLocal(w, r, transport)
+		s.srv.ServeHTTP(w, r)
 		return
 	}
 	owner, err := s.n.cfg.Engine.Owner(r.Context(), key)
@@ -109,12 +109,12 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.n.log.Error("sockjs/cluster: engine unreachable", "err", err)
 		http.Error(w, "Session registry unavailable.", http.StatusServiceUnavailable)
 	case owner == s.n.self:
-		if !s.n.adopt(r.Context(), key) {
+		if !s.n.adopt(r.Context(), key, s.srv, id) {
 			s.srv.ServeHTTP(w, r) // shutting down: the Server refuses it
 			return
 		}
 		defer s.n.leave(key)
-		s.serveLocal(w, r, transport)
+		s.srv.ServeHTTP(w, r)
 	case owner == "":
 		s.srv.ServeHTTP(w, r) // a sender for no session: 404 from the Server
 	default:
@@ -136,14 +136,14 @@ func (s *service) serveForwarded(w http.ResponseWriter, r *http.Request) {
 	key := s.name + ":" + id
 	if s.n.enter(key) {
 		defer s.n.leave(key)
-		s.serveLocal(w, r, transport)
+		s.srv.ServeHTTP(w, r)
 		return
 	}
 	if rt.route == routeReceiver && r.Method == rt.method && !s.n.isClosing() {
 		owner, err := s.n.cfg.Engine.Claim(r.Context(), key, s.n.self)
-		if err == nil && owner == s.n.self && s.n.adopt(r.Context(), key) {
+		if err == nil && owner == s.n.self && s.n.adopt(r.Context(), key, s.srv, id) {
 			defer s.n.leave(key)
-			s.serveLocal(w, r, transport)
+			s.srv.ServeHTTP(w, r)
 			return
 		}
 		w.Header().Set(misdirectedHeader, "1")
@@ -153,34 +153,10 @@ func (s *service) serveForwarded(w http.ResponseWriter, r *http.Request) {
 	s.srv.ServeHTTP(w, r) // a sender for a session not here: 404
 }
 
-// serveLocal serves a request for a session this node holds. A streaming
-// response goes through a writer that cannot be hijacked, so that the
-// request lasts as long as the stream and the claim with it (see
-// Config.Hold).
-func (s *service) serveLocal(w http.ResponseWriter, r *http.Request, transport string) {
-	if streaming[transport] {
-		w = noHijack{w}
-	}
-	s.srv.ServeHTTP(w, r)
-}
-
 func (n *Node) isClosing() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.closing
-}
-
-// noHijack hides http.Hijacker (and Unwrap, through which
-// http.ResponseController would find it) and keeps flushing and write
-// deadlines.
-type noHijack struct{ w http.ResponseWriter }
-
-func (h noHijack) Header() http.Header         { return h.w.Header() }
-func (h noHijack) Write(p []byte) (int, error) { return h.w.Write(p) }
-func (h noHijack) WriteHeader(code int)        { h.w.WriteHeader(code) }
-func (h noHijack) FlushError() error           { return http.NewResponseController(h.w).Flush() }
-func (h noHijack) SetWriteDeadline(t time.Time) error {
-	return http.NewResponseController(h.w).SetWriteDeadline(t)
 }
 
 // forwarding is what the proxy's hooks need to know of one request.
