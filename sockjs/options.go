@@ -15,6 +15,14 @@ type Options struct {
 	// frame (and, on websocket, a ping). Zero means 25 seconds.
 	Heartbeat time.Duration
 
+	// PongTimeout is how long a websocket client has to answer the ping
+	// each heartbeat sends (or to send anything) before its connection is
+	// taken for dead and closed, and its session with 1006: a client whose
+	// network went away without a word is noticed within Heartbeat +
+	// PongTimeout. Zero means 10 seconds; it is never more than Heartbeat.
+	// Hixie-76 connections have no ping: only a failed write ends them.
+	PongTimeout time.Duration
+
 	// DisconnectDelay is how long a session of an HTTP transport lives
 	// without a receiving connection before it is closed and forgotten.
 	// Zero means 5 seconds.
@@ -134,6 +142,7 @@ func NoSessionBinding(*http.Request) string { return "" }
 // Defaults of the zero Options fields.
 const (
 	DefaultHeartbeat         = 25 * time.Second
+	DefaultPongTimeout       = 10 * time.Second
 	DefaultDisconnectDelay   = 5 * time.Second
 	DefaultResponseLimit     = 128 << 10
 	DefaultMaxSendBody       = 1 << 20
@@ -153,6 +162,8 @@ func (o *Options) withDefaults() Options {
 		r = *o
 	}
 	setDefault(&r.Heartbeat, DefaultHeartbeat)
+	setDefault(&r.PongTimeout, DefaultPongTimeout)
+	r.PongTimeout = min(r.PongTimeout, r.Heartbeat)
 	setDefault(&r.DisconnectDelay, DefaultDisconnectDelay)
 	setDefault(&r.ResponseLimit, DefaultResponseLimit)
 	setDefault(&r.MaxSendBody, DefaultMaxSendBody)

@@ -19,6 +19,7 @@ import (
 // A zero field takes the value the sockjs package defaults to.
 type harnessOptions struct {
 	Heartbeat       time.Duration
+	PongTimeout     time.Duration // zero: transports' default
 	DisconnectDelay time.Duration
 	RecvTimeout     time.Duration
 	WriteTimeout    time.Duration
@@ -70,6 +71,7 @@ func newHarness(opts *harnessOptions, app func(s appSession), m *recMetrics) *ha
 	}
 	h.cfg = &transports.Config{
 		Heartbeat:      orDefault(opts.Heartbeat, 25*time.Second),
+		PongTimeout:    opts.PongTimeout,
 		ResponseLimit:  orDefault(opts.ResponseLimit, 128<<10),
 		WriteTimeout:   orDefault(opts.WriteTimeout, 10*time.Second),
 		MaxSendBody:    orDefault(opts.MaxSendBody, 1<<20),

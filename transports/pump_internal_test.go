@@ -66,10 +66,16 @@ func (c *slowConn) OnActivity(f func())                     { c.mu.Lock(); c.pon
 func (c *slowConn) Close() error                            { c.mu.Lock(); c.closed = true; c.mu.Unlock(); return nil }
 
 // startTestStream serves a new session on conn as a websocket does, with
-// heartbeat hb, minus the reader: the writer and the heartbeat run. With
-// pongs, conn answers every ping as a live peer does.
+// heartbeat hb and the default pong timeout (capped at hb), minus the
+// reader: the writer and the heartbeat run. With pongs, conn answers every
+// ping as a live peer does.
 func startTestStream(raw bool, hb time.Duration, conn *slowConn, pongs bool) (*wsStream, *session.Session) {
-	tr := &websocketTransport{raw: raw, cfg: &Config{Heartbeat: hb, WriteTimeout: time.Second, Observer: quietObserver{}}}
+	return startTestStreamConfig(raw, &Config{Heartbeat: hb, WriteTimeout: time.Second, Observer: quietObserver{}}, conn, pongs)
+}
+
+func startTestStreamConfig(raw bool, cfg *Config, conn *slowConn, pongs bool) (*wsStream, *session.Session) {
+	hb := cfg.Heartbeat
+	tr := &websocketTransport{raw: raw, cfg: cfg}
 	s := session.New("id", "", session.Limits{SendQueueBytes: 1 << 20, SendQueueMessages: 1 << 16,
 		RecvQueue: 4, RecvTimeout: time.Second, DisconnectDelay: time.Second}, nil)
 	c := tr.newStream(conn, s)
@@ -82,7 +88,7 @@ func startTestStream(raw bool, hb time.Duration, conn *slowConn, pongs bool) (*w
 }
 
 // A client that only receives shows it is alive only by answering pings,
-// and one silent for two heartbeats is dropped, so the writer must ping
+// and one silent for a pong timeout after a ping is dropped, so the writer must ping
 // every heartbeat even when it is never idle: here writes take 5ms and the
 // application sends every 2ms, so there is always something to write.
 func TestWebsocketWriterPingsWhileSaturated(t *testing.T) {
@@ -105,7 +111,7 @@ func TestWebsocketWriterPingsWhileSaturated(t *testing.T) {
 				conn.mu.Lock()
 				defer conn.mu.Unlock()
 				if len(conn.pings) < 15 {
-					t.Errorf("%d pings in %v of saturated writing with a %v heartbeat (%d text frames); want one per heartbeat, or a client that only receives is dropped after 2 heartbeats",
+					t.Errorf("%d pings in %v of saturated writing with a %v heartbeat (%d text frames); want one per heartbeat, or a client that only receives is dropped",
 						len(conn.pings), 20*hb, hb, conn.texts)
 				}
 				last := start
@@ -147,23 +153,99 @@ func TestWebsocketLivenessLongWrite(t *testing.T) {
 	})
 }
 
-// A client that never answers is dropped after two heartbeats whose pings
-// went out.
+// A client that never answers is dropped PongTimeout after the first ping,
+// not before; the pong timeout is capped at the heartbeat.
 func TestWebsocketLivenessSilentPeer(t *testing.T) {
+	const hb = 100 * time.Millisecond
+	for _, tc := range []struct {
+		name       string
+		pong, want time.Duration // configured; the drop after the first ping
+	}{
+		{"pong 30ms", 30 * time.Millisecond, 30 * time.Millisecond},
+		{"default capped", 0, hb},
+		{"capped", 5 * hb, hb},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				conn := &slowConn{}
+				cfg := &Config{Heartbeat: hb, PongTimeout: tc.pong, WriteTimeout: time.Second, Observer: quietObserver{}}
+				c, s := startTestStreamConfig(false, cfg, conn, false)
+				defer func() { _ = s.Close(1000, "done"); c.pump.stop() }()
+				state := func() (bool, int) {
+					conn.mu.Lock()
+					defer conn.mu.Unlock()
+					return conn.closed, len(conn.pings)
+				}
+				time.Sleep(hb + tc.want - time.Millisecond)
+				if closed, pings := state(); closed || pings != 1 {
+					t.Fatalf("%v after the first ping: closed %v, %d pings; want open, 1 ping", tc.want-time.Millisecond, closed, pings)
+				}
+				time.Sleep(2 * time.Millisecond)
+				if closed, pings := state(); !closed {
+					t.Fatalf("a peer silent for %v after the first ping (%d pings) is still connected", tc.want+time.Millisecond, pings)
+				}
+			})
+		})
+	}
+}
+
+// A peer that answers every ping at once stays, also when the pong
+// timeout equals the heartbeat: the check of one ping then comes just as
+// the next ping goes out, which must not count against the peer.
+func TestWebsocketLivenessPongTimeoutAtHeartbeat(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const hb = 100 * time.Millisecond
+		const hb = 10 * time.Millisecond
 		conn := &slowConn{}
-		c, s := startTestStream(false, hb, conn, false)
-		time.Sleep(5 * hb)
-		conn.mu.Lock()
-		closed, pings := conn.closed, len(conn.pings)
-		conn.mu.Unlock()
-		_ = s.Close(1000, "done")
-		c.pump.stop()
-		if !closed {
-			t.Fatalf("a peer silent for %v (%d pings) is still connected", 5*hb, pings)
+		cfg := &Config{Heartbeat: hb, PongTimeout: hb, WriteTimeout: time.Second, Observer: quietObserver{}}
+		c, s := startTestStreamConfig(false, cfg, conn, true)
+		defer func() { _ = s.Close(1000, "done"); c.pump.stop() }()
+		for range 200 {
+			time.Sleep(hb)
+			conn.mu.Lock()
+			closed, pings := conn.closed, len(conn.pings)
+			conn.mu.Unlock()
+			if closed {
+				t.Fatalf("a peer that answers every ping was dropped after %d pings", pings)
+			}
 		}
 	})
+}
+
+// A peer whose pong comes late, after PongTimeout, is dropped; one whose
+// answer comes within it stays, and so does one that sends a message in
+// place of a pong.
+func TestWebsocketLivenessLateAnswer(t *testing.T) {
+	const hb, pong = 100 * time.Millisecond, 20 * time.Millisecond
+	for _, tc := range []struct {
+		name    string
+		after   time.Duration // the answer's delay after each ping
+		dropped bool
+	}{
+		{"in time", pong / 2, false},
+		{"late", pong + pong/2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				conn := &slowConn{}
+				cfg := &Config{Heartbeat: hb, PongTimeout: pong, WriteTimeout: time.Second, Observer: quietObserver{}}
+				c, s := startTestStreamConfig(false, cfg, conn, false)
+				defer func() { _ = s.Close(1000, "done"); c.pump.stop() }()
+				// Pings go out at hb, 2hb, ...: each is answered after
+				// tc.after, as the reader marks a pong or a message.
+				time.Sleep(tc.after)
+				for range 5 {
+					time.Sleep(hb)
+					c.heard.Store(true)
+				}
+				conn.mu.Lock()
+				closed := conn.closed
+				conn.mu.Unlock()
+				if closed != tc.dropped {
+					t.Fatalf("answers %v after each ping: closed %v, want %v", tc.after, closed, tc.dropped)
+				}
+			})
+		})
+	}
 }
 
 // wsFrame's headers at the payload length boundaries, read back by

@@ -71,9 +71,15 @@ type Observer interface {
 	Heartbeat(transport string)
 }
 
-// Config is the configuration every transport shares. All fields are set.
+// Config is the configuration every transport shares. Every field is to be
+// set, except PongTimeout, whose zero is its default.
 type Config struct {
-	Heartbeat      time.Duration
+	Heartbeat time.Duration
+	// PongTimeout is how long a websocket peer has to show it is alive
+	// (a pong, a message) after each heartbeat's ping before its
+	// connection is closed as dead. Zero means DefaultPongTimeout; it is
+	// never longer than Heartbeat.
+	PongTimeout    time.Duration
 	ResponseLimit  int
 	WriteTimeout   time.Duration
 	MaxSendBody    int64
@@ -82,6 +88,18 @@ type Config struct {
 	Sessions       Sessions
 	Observer       Observer
 	Logger         *slog.Logger
+}
+
+// DefaultPongTimeout is Config.PongTimeout's zero value.
+const DefaultPongTimeout = 10 * time.Second
+
+// pongTimeout is PongTimeout with its default and cap applied.
+func (c *Config) pongTimeout() time.Duration {
+	d := c.PongTimeout
+	if d <= 0 {
+		d = DefaultPongTimeout
+	}
+	return min(d, c.Heartbeat)
 }
 
 // Set builds every transport, keyed by its URL name. Websocket transports

@@ -141,7 +141,6 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 // newStream makes conn the receiver of s for the connection's whole life.
 func (t *websocketTransport) newStream(conn wsConn, s *session.Session) *wsStream {
 	c := &wsStream{t: t, conn: conn, s: s}
-	c.heard.Store(true) // the handshake was a sign of life: the first tick pings before judging
 	c.pump.flush = c.flush
 	c.pump.tick = c.tick
 	_, c.noPing = conn.(*hixieConn)
@@ -161,12 +160,11 @@ type wsStream struct {
 	noPing bool // hixie-76: no ping, so no liveness check either
 	pump   pump
 
-	// heard is set whenever the peer shows it is alive (a message or a
-	// pong); the heartbeat takes it. missed counts heartbeats in a row
-	// without it, and is only touched by the heartbeat.
-	heard  atomic.Bool
-	missed int
-	beat   atomic.Bool // the heartbeat asks the writer to ping (and send "h")
+	// heard is set whenever the peer shows it is alive (a message, a
+	// ping or a pong); the writer clears it as it pings (see answered).
+	heard     atomic.Bool
+	pongCheck atomic.Bool // pongTimer asks the writer to judge the last ping
+	beat      atomic.Bool // the heartbeat asks the writer to ping (and send "h")
 
 	pongMu sync.Mutex // guards pongs; a leaf, held for no I/O
 	pongs  [][]byte   // the payloads of pings to answer, in order; nil when none
@@ -180,6 +178,12 @@ type wsStream struct {
 	batch        session.Batch
 	heartbeatDue bool
 	deadline     writeDeadline
+	// pongTimer is made by the writer at its first ping and reset at each
+	// one; end stops it once the pump has stopped, so no writer re-arms it.
+	// pinged says a ping went out at pingedAt and is not judged yet.
+	pongTimer *time.Timer
+	pinged    bool
+	pingedAt  time.Time
 }
 
 // serve reads until the connection or the session ends, then closes the
@@ -245,6 +249,9 @@ func (c *wsStream) end(code int, reason string, why readEnd) {
 	// come after the reader has already seen the session end.
 	c.pump.kick()
 	c.pump.stop()
+	if c.pongTimer != nil {
+		c.pongTimer.Stop()
+	}
 	if why == sessionEnded || why == badInput {
 		// The reader left before the client could answer the close frame.
 		lingerClose(conn.netConn())
@@ -338,23 +345,37 @@ func (c *wsStream) deliver(data []byte) (code int, reason string, end readEnd, o
 	return 0, "", 0, true
 }
 
-// tick is the heartbeat. Liveness: the writer pings every heartbeat, busy
-// or not, and a peer that shows no sign of life (a message or a pong) for
-// two heartbeats in a row is gone: a half-open connection. Hixie-76 has no
-// ping, so there only a failed write finds a dead peer.
+// tick is the heartbeat: it has the writer ping (and send "h"), busy or
+// not. Liveness: a peer that shows no sign of life within PongTimeout of a
+// ping going out is gone, a half-open connection (see answered). Hixie-76
+// has no ping, so there only a failed write finds a dead peer.
 func (c *wsStream) tick() {
-	// Only a ping that went out can have been answered: one still waiting
-	// behind a long write counts neither way.
-	if !c.noPing && !c.beat.Load() {
-		if c.heard.Swap(false) {
-			c.missed = 0
-		} else if c.missed++; c.missed >= 2 {
-			_ = c.conn.Close() // the reader ends and closes the session
-			return
-		}
-	}
 	c.beat.Store(true)
 	c.pump.kick()
+}
+
+// pongDue runs PongTimeout after a ping went out: the writer judges it.
+func (c *wsStream) pongDue() {
+	c.pongCheck.Store(true)
+	c.pump.kick()
+}
+
+// errNoPong fails a connection whose peer did not answer a ping in time.
+var errNoPong = errors.New("sockjs: websocket peer did not answer a ping in time")
+
+// answered judges the last ping, once PongTimeout has passed since it went
+// out: the peer must have shown a sign of life since. Only the writer
+// pings and judges, so a check that comes due just as the next ping is to
+// go out (a pong timeout as long as the heartbeat) is made before that
+// ping clears heard. The wait starts once a ping is out: one still waiting
+// behind a long write counts neither way, and the write timeout bounds
+// that wait.
+func (c *wsStream) answered() bool {
+	if !c.pinged || time.Since(c.pingedAt) < c.t.cfg.pongTimeout() {
+		return true // nothing to judge yet: a newer ping reset the timer
+	}
+	c.pinged = false
+	return c.heard.Load()
 }
 
 // flush writes everything the session has, pinging first when a heartbeat
@@ -424,9 +445,10 @@ func (c *wsStream) flush() bool {
 	}
 }
 
-// controlIfDue answers the pings waiting and, if the heartbeat asked for
-// it since the last look, pings (and then wants an "h" frame on the framed
-// transport).
+// controlIfDue answers the pings waiting, judges the last ping once its
+// pong timeout has passed (an error if unanswered) and, if the heartbeat
+// asked for it since the last look, pings (and then wants an "h" frame on
+// the framed transport).
 func (c *wsStream) controlIfDue() error {
 	c.pongMu.Lock()
 	pongs := c.pongs
@@ -437,11 +459,30 @@ func (c *wsStream) controlIfDue() error {
 			return err
 		}
 	}
+	if c.pongCheck.Swap(false) && !c.answered() {
+		return errNoPong
+	}
 	if !c.beat.Swap(false) {
 		return nil
 	}
 	c.heartbeatDue = !c.t.raw
-	return c.conn.WritePing()
+	if c.noPing {
+		return nil
+	}
+	if !c.answered() {
+		return errNoPong
+	}
+	c.heard.Store(false) // before the ping: an answer to it may come at once
+	if err := c.conn.WritePing(); err != nil {
+		return err
+	}
+	c.pinged, c.pingedAt = true, time.Now()
+	if d := c.t.cfg.pongTimeout(); c.pongTimer == nil {
+		c.pongTimer = time.AfterFunc(d, c.pongDue)
+	} else {
+		c.pongTimer.Reset(d)
+	}
+	return nil
 }
 
 // fail ends a connection that could not be written to.

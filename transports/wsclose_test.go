@@ -71,6 +71,12 @@ func dialRawWebsocket(t *testing.T, rawURL string) (net.Conn, *bufio.Reader) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return conn, wsHandshake(t, conn, req)
+}
+
+// wsHandshake performs the RFC 6455 handshake of req on conn.
+func wsHandshake(t *testing.T, conn net.Conn, req *http.Request) *bufio.Reader {
+	t.Helper()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 	req.Header.Set("Upgrade", "websocket")
 	req.Header.Set("Connection", "Upgrade")
@@ -84,7 +90,7 @@ func dialRawWebsocket(t *testing.T, rawURL string) (net.Conn, *bufio.Reader) {
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("handshake: %v %v", resp, err)
 	}
-	return conn, br
+	return br
 }
 
 func readRawFrame(t *testing.T, br *bufio.Reader) (opcode byte, payload []byte) {
