@@ -22,7 +22,7 @@ import (
 type frameReader struct {
 	conn net.Conn
 	// raw is the connection's descriptor, where it has one (TCP, Unix
-	// sockets; not TLS). With it the read buffer is pooled: borrowed when
+	// sockets, under Passthrough wrappers or none; not TLS). With it the read buffer is pooled: borrowed when
 	// bytes arrive, returned once they are all parsed. Without it the
 	// buffer is the reader's own, a small one.
 	raw     syscall.RawConn
@@ -59,17 +59,7 @@ var readBuffers = sync.Pool{New: func() any { b := make([]byte, pooledReadBuffer
 
 func (r *frameReader) init(conn net.Conn, limit int64, control func(byte, []byte) error) {
 	r.conn, r.limit, r.control = conn, limit, control
-	// Only the net package's own connections: a wrapper that embeds one
-	// would also have SyscallConn, but reading the descriptor would bypass
-	// its Read (a PROXY protocol header, a read-ahead buffer).
-	var sc syscall.Conn
-	switch c := conn.(type) {
-	case *net.TCPConn:
-		sc = c
-	case *net.UnixConn:
-		sc = c
-	}
-	if sc != nil && rawReadSupported {
+	if sc := descriptorConn(conn); sc != nil && rawReadSupported {
 		if raw, err := sc.SyscallConn(); err == nil {
 			r.raw = raw
 			r.readRaw = r.fillRaw
@@ -78,6 +68,45 @@ func (r *frameReader) init(conn net.Conn, limit int64, control func(byte, []byte
 	}
 	b := make([]byte, ownReadBufferSize)
 	r.buf = &b
+}
+
+// Passthrough is implemented by a net.Conn wrapper whose reads, from the
+// time a websocket handshake is answered, are those of the connection
+// PassthroughConn returns: its Read hands on that connection's bytes
+// unchanged and holds none back. The websocket reader then reads the
+// connection under it as it would that one alone, through its descriptor
+// when it is the net package's, holding no buffer while idle.
+//
+// A connection that transforms or buffers what it reads must not implement
+// it: a TLS connection (whose NetConn carries records), a reader with a
+// read-ahead buffer, one that strips a PROXY protocol header still unread.
+// Having NetConn, as tls.Conn does, says nothing of the kind.
+type Passthrough interface {
+	PassthroughConn() net.Conn
+}
+
+// maxPassthrough bounds the wrappers unwrapped, against a cycle.
+const maxPassthrough = 8
+
+// descriptorConn is the connection whose descriptor may be read in place
+// of conn: conn itself if it is one of the net package's own, or the one
+// under Passthrough wrappers. Any other wrapper of one, even one that
+// embeds it and so has SyscallConn too, is read through its Read, which
+// reading the descriptor would bypass.
+func descriptorConn(conn net.Conn) syscall.Conn {
+	for range maxPassthrough {
+		switch c := conn.(type) {
+		case *net.TCPConn:
+			return c
+		case *net.UnixConn:
+			return c
+		case Passthrough:
+			conn = c.PassthroughConn()
+		default:
+			return nil
+		}
+	}
+	return nil
 }
 
 // next returns the next text or binary message, after handling the control

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -149,6 +150,7 @@ type rfcMode struct {
 var rfcModes = []rfcMode{
 	{"tcp", rawReadSupported, rfcTCPPair},
 	{"pipe", false, rfcPipePair},
+	{"passthrough", rawReadSupported, rfcPassthroughPair},
 }
 
 // rfcTCPPair connects two loopback TCP conns; the server's is a
@@ -183,6 +185,19 @@ func rfcPipePair(t testing.TB) (server, client net.Conn) {
 	server, client = net.Pipe()
 	t.Cleanup(func() { server.Close(); client.Close() })
 	return server, client
+}
+
+// passthroughConn is a wrapper as cmd/sockjsd's listener makes one: it
+// hands on its connection's bytes unchanged, and says so.
+type passthroughConn struct{ net.Conn }
+
+func (c passthroughConn) PassthroughConn() net.Conn { return c.Conn }
+
+// rfcPassthroughPair: the server's conn is a *net.TCPConn under two
+// Passthrough wrappers, so the reader reads the descriptor under them.
+func rfcPassthroughPair(t testing.TB) (server, client net.Conn) {
+	server, client = rfcTCPPair(t)
+	return passthroughConn{passthroughConn{server}}, client
 }
 
 // ---- The table ----
@@ -1207,7 +1222,31 @@ func TestRFC6455RawOnlyForNetConns(t *testing.T) {
 	if c := newConn(wrappedTCPConn{server.(*net.TCPConn)}, 1<<20, time.Second); c.in.raw != nil {
 		t.Fatal("a wrapper embedding *net.TCPConn is read raw, bypassing its Read")
 	}
+	if c := newConn(NewGuard(passthroughConn{server}, IsClose, false), 1<<20, time.Second); c.in.raw == nil {
+		t.Fatal("Guard over a Passthrough over *net.TCPConn: not read raw")
+	}
+	if c := newConn(passthroughConn{wrappedTCPConn{server.(*net.TCPConn)}}, 1<<20, time.Second); c.in.raw != nil {
+		t.Fatal("a Passthrough over a wrapper of *net.TCPConn is read raw, bypassing the wrapper's Read")
+	}
+	// TLS has NetConn, the TCP connection under it: reading that would
+	// read records. Only Passthrough unwraps.
+	if c := newConn(NewGuard(tls.Server(server, &tls.Config{}), IsClose, false), 1<<20, time.Second); c.in.raw != nil {
+		t.Fatal("a TLS connection is read raw")
+	}
+	var cycle cyclicConn
+	cycle.self = &cycle
+	if c := newConn(&cycle, 1<<20, time.Second); c.in.raw != nil {
+		t.Fatal("a Passthrough cycle is read raw")
+	}
 }
+
+// cyclicConn is a Passthrough of itself: unwrapping it must stop.
+type cyclicConn struct {
+	net.Conn
+	self *cyclicConn
+}
+
+func (c *cyclicConn) PassthroughConn() net.Conn { return c.self }
 
 // A client that announces a large fragment and sends a byte of it makes
 // the reader hold what arrived, not what was announced.
