@@ -3,14 +3,11 @@ package transports
 import (
 	"bytes"
 	"context"
-	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/sockjsd/sockjsd/session"
 )
@@ -196,21 +193,6 @@ func TestHixieKeyNumber(t *testing.T) {
 	}
 }
 
-func TestTruncateReason(t *testing.T) {
-	for _, s := range []string{"", "short", strings.Repeat("a", 123), strings.Repeat("a", 200), strings.Repeat("é", 100), strings.Repeat("😀", 40)} {
-		got := truncateReason(s)
-		if len(got) > 123 || !strings.HasPrefix(s, got) || !utf8.ValidString(got) {
-			t.Errorf("truncateReason(%d bytes) = %d bytes %q", len(s), len(got), got)
-		}
-		if len(s) <= 123 && got != s {
-			t.Errorf("truncateReason shortened a %d-byte reason", len(s))
-		}
-		if len(s) > 123 && len(got) < 120 {
-			t.Errorf("truncateReason(%d bytes) cut to %d bytes", len(s), len(got))
-		}
-	}
-}
-
 func TestHeaderHasToken(t *testing.T) {
 	tests := []struct {
 		values []string
@@ -231,49 +213,6 @@ func TestHeaderHasToken(t *testing.T) {
 		h := http.Header{"Connection": tt.values}
 		if got := headerHasToken(h, "Connection", "upgrade"); got != tt.want {
 			t.Errorf("headerHasToken(%q) = %v, want %v", tt.values, got, tt.want)
-		}
-	}
-}
-
-// recordingConn is a net.Conn that records what is written to it.
-type recordingConn struct {
-	net.Conn // nil: only Write is used
-	writes   [][]byte
-}
-
-func (c *recordingConn) Write(p []byte) (int, error) {
-	c.writes = append(c.writes, append([]byte(nil), p...))
-	return len(p), nil
-}
-
-// The guard keeps the handshake back and sends it, in order, with the
-// first frame; without holdNext every write goes out as it comes; nothing
-// passes after a close frame.
-func TestCloseGuardHoldsHandshake(t *testing.T) {
-	handshake := []byte("HTTP/1.1 101 Switching Protocols\r\n\r\n")
-	open := wsFrame(append(make([]byte, wsHeadroom), 'o'), opText)
-	closing := wsFrame(append(make([]byte, wsHeadroom), 0x03, 0xe8), opClose)
-	for _, hold := range []bool{true, false} {
-		rec := &recordingConn{}
-		g := &closeGuard{Conn: rec, isClose: isRFC6455Close, holdNext: hold}
-		if n, err := g.Write(handshake); n != len(handshake) || err != nil {
-			t.Fatalf("hold %v: handshake write = %d, %v", hold, n, err)
-		}
-		if hold && len(rec.writes) != 0 {
-			t.Fatalf("handshake written before the first frame: %q", rec.writes)
-		}
-		if n, err := g.Write(open); n != len(open) || err != nil {
-			t.Fatalf("hold %v: frame write = %d, %v", hold, n, err)
-		}
-		if n, err := g.Write(closing); n != len(closing) || err != nil {
-			t.Fatalf("hold %v: close write = %d, %v", hold, n, err)
-		}
-		if _, err := g.Write(open); !errors.Is(err, errCloseSent) {
-			t.Fatalf("hold %v: write after close: %v, want errCloseSent", hold, err)
-		}
-		got := bytes.Join(rec.writes, nil)
-		if want := bytes.Join([][]byte{handshake, open, closing}, nil); !bytes.Equal(got, want) {
-			t.Fatalf("hold %v: wrote %q, want %q", hold, got, want)
 		}
 	}
 }

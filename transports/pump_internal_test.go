@@ -1,17 +1,11 @@
 package transports
 
 import (
-	"bytes"
 	"net"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/sockjsd/sockjsd/session"
 )
@@ -248,46 +242,18 @@ func TestWebsocketLivenessLateAnswer(t *testing.T) {
 	}
 }
 
-// wsFrame's headers at the payload length boundaries, read back by
-// gorilla's client.
-func TestWsFrameLengths(t *testing.T) {
-	sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 70000}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		up := websocket.Upgrader{}
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		nc := c.NetConn()
-		for _, n := range sizes {
-			buf := append(make([]byte, wsHeadroom, wsHeadroom+n), bytes.Repeat([]byte{'a'}, n)...)
-			_, _ = nc.Write(wsFrame(buf, websocket.TextMessage))
-		}
-		var ping [wsHeadroom + 125]byte
-		_, _ = nc.Write(wsFrame(ping[:], websocket.PingMessage))
-		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(1000, ""), time.Time{})
-	}))
-	defer srv.Close()
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
+// A websocket whose peer is gone lets go of its session's lease: the
+// session no longer hands it frames (its close frame among them) nor
+// keeps its wake-up.
+func TestWebsocketEndReleasesLease(t *testing.T) {
+	conn := &slowConn{}
+	c, s := startTestStream(false, time.Hour, conn, false)
+	c.end(1002, "Connection interrupted", peerGone)
+	var b session.Batch
+	if err := c.lease.Next(&b, false); err != session.ErrLeaseEnded {
+		t.Fatalf("after the end, the lease still hands out frames: kind %v, %v", b.Kind, err)
 	}
-	defer c.Close()
-	pings := 0
-	c.SetPingHandler(func(data string) error {
-		if len(data) == 125 {
-			pings++
-		}
-		return nil
-	})
-	for _, n := range sizes {
-		typ, m, err := c.ReadMessage()
-		if err != nil || typ != websocket.TextMessage || len(m) != n {
-			t.Fatalf("payload of %d: type %d, %d bytes, %v", n, typ, len(m), err)
-		}
-	}
-	_, _, err = c.ReadMessage()
-	if ce, ok := err.(*websocket.CloseError); !ok || ce.Code != 1000 || pings != 1 {
-		t.Fatalf("after the messages: %v, %d pings of 125 bytes; want close 1000 and one ping", err, pings)
+	if code, _, closed := s.CloseStatus(); !closed || code != 1002 {
+		t.Fatalf("session: closed %v with %d, want 1002", closed, code)
 	}
 }

@@ -249,6 +249,11 @@ func (c *wsStream) end(code int, reason string, why readEnd) {
 	// come after the reader has already seen the session end.
 	c.pump.kick()
 	c.pump.stop()
+	// No writer runs any more: the lease is ours to end. The session is
+	// closed by now, so interrupted changes no close code; the session lets
+	// go of this receiver and of its wake-up, which would keep the stream
+	// reachable for as long as anything holds the session.
+	c.lease.Done(true)
 	if c.pongTimer != nil {
 		c.pongTimer.Stop()
 	}
