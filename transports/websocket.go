@@ -61,6 +61,11 @@ func (c rfc6455Conn) netConn() net.Conn { return c.NetConn() }
 // (<session URL>/websocket) and, when raw is set, <prefix>/websocket, which
 // carries the messages themselves with no SockJS framing.
 //
+// Both are served over HTTP/1.1 (an Upgrade, the connection hijacked) and
+// over HTTP/2 where the server allows extended CONNECT (RFC 8441: Go's
+// does with GODEBUG=http2xconnect=1), the websocket then being one stream
+// of the connection, served on its handler's goroutine.
+//
 // Both carry text only: SockJS messages are strings, and a raw endpoint
 // that echoed a binary message as text would send invalid text frames. A
 // binary message closes the connection with 1003 (unsupported data, RFC
@@ -72,7 +77,10 @@ type websocketTransport struct {
 	upgrader *ws.Upgrader
 }
 
-func (t *websocketTransport) Allow() string { return "GET" }
+// Allow lists CONNECT for RFC 8441: net/http hands a handler an extended
+// CONNECT only when its HTTP/2 server has offered it, and Serve refuses
+// any other CONNECT.
+func (t *websocketTransport) Allow() string { return "GET, CONNECT" }
 
 func (t *websocketTransport) name() string {
 	if t.raw {
@@ -82,23 +90,27 @@ func (t *websocketTransport) name() string {
 }
 
 func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessionID string) {
-	if !r.ProtoAtLeast(1, 1) {
+	h2 := ws.IsExtendedConnect(r) // no Upgrade or Connection header over HTTP/2
+	switch {
+	case h2:
+	case r.Method == http.MethodConnect:
+		plainError(w, "CONNECT opens a WebSocket only over HTTP/2 (RFC 8441).", http.StatusBadRequest)
+		return
+	case !r.ProtoAtLeast(1, 1):
 		// RFC 6455 §4.1: the opening handshake is HTTP/1.1 or later. An
 		// HTTP/1.0 client or proxy knows no Upgrade and would not pass
 		// the frames on.
 		plainError(w, "WebSocket needs HTTP/1.1 or later.", http.StatusBadRequest)
 		return
-	}
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+	case !strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
 		plainError(w, `Can "Upgrade" only to "WebSocket".`, http.StatusBadRequest)
 		return
-	}
-	if !headerHasToken(r.Header, "Connection", "upgrade") {
+	case !headerHasToken(r.Header, "Connection", "upgrade"):
 		plainError(w, `"Connection" must be "Upgrade".`, http.StatusBadRequest)
 		return
 	}
 	var conn wsConn
-	if !t.raw && r.Header.Get("Sec-WebSocket-Version") == "" && r.Header.Get("Sec-WebSocket-Key1") != "" {
+	if !t.raw && !h2 && r.Header.Get("Sec-WebSocket-Version") == "" && r.Header.Get("Sec-WebSocket-Key1") != "" {
 		c, err := upgradeHixie76(w, r, t.cfg.MaxMessageSize, t.cfg.WriteTimeout)
 		if err != nil {
 			return
@@ -129,12 +141,19 @@ func (t *websocketTransport) Serve(w http.ResponseWriter, r *http.Request, sessi
 		_ = conn.Close()
 		return
 	}
+	c := t.newStream(conn, s)
+	c.path, c.remote = r.URL.Path, r.RemoteAddr
+	if h2 {
+		// The stream ends when this handler returns: serve it here, on
+		// the goroutine the caller tracks. serve returns once nothing
+		// touches the stream any more (its writer and heartbeat stopped).
+		c.serve()
+		return
+	}
 	// The connection is ours now: serve it from a fresh goroutine and let
 	// this handler return, so that net/http's goroutine, with its deep
 	// stack, the request and the server's buffers, is freed. An idle
 	// websocket then holds only what it needs.
-	c := t.newStream(conn, s)
-	c.path, c.remote = r.URL.Path, r.RemoteAddr
 	t.cfg.Sessions.Go(c.serve)
 }
 

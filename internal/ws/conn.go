@@ -43,6 +43,7 @@ type Conn struct {
 	in         frameReader
 	onActivity func()
 	onPing     func(data []byte)
+	stream     bool // over an HTTP/2 stream (see OverHTTP2)
 }
 
 // newConn takes over nc, on which the handshake has been answered and
@@ -168,6 +169,12 @@ func (c *Conn) NetConn() net.Conn { return c.nc }
 // before the first ReadMessage and run on the reader's goroutine.
 func (c *Conn) OnActivity(f func())        { c.onActivity = f }
 func (c *Conn) OnPing(f func(data []byte)) { c.onPing = f }
+
+// OverHTTP2 reports whether the websocket is an HTTP/2 stream (RFC 8441),
+// which lives only as long as the handler that accepted it: it is to be
+// served on that handler's goroutine, which returns once the Conn is
+// closed and nothing reads, writes or sets a deadline on it any more.
+func (c *Conn) OverHTTP2() bool { return c.stream }
 
 // Close closes the connection at once.
 func (c *Conn) Close() error { return c.nc.Close() }

@@ -83,7 +83,14 @@ func NewUpgrader(cfg Config) *Upgrader {
 // connection is gone. With holdHandshake, the 101 response is kept back and
 // leaves with the first frame, in one write: only where a frame surely
 // follows at once.
+//
+// An extended CONNECT over HTTP/2 (RFC 8441, see IsExtendedConnect) is
+// answered too, by this package rather than gorilla; the Conn is then
+// OverHTTP2, with what that asks of the caller.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, holdHandshake bool) (*Conn, error) {
+	if IsExtendedConnect(r) {
+		return u.upgradeStream(w, r, holdHandshake)
+	}
 	c, err := u.up.Upgrade(guardedHijacker{w, holdHandshake}, r, nil)
 	if err != nil {
 		return nil, err

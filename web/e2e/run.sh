@@ -18,7 +18,8 @@
 #                           nginx, haproxy)
 #   E2E_PROXIES=nginx,haproxy  the proxies to start (default both; empty:
 #                           none, and no proxied tests)
-#   E2E_NO_TLS=1            no sockjsd over TLS (target "tls")
+#   E2E_NO_TLS=1            no sockjsd over TLS (target "tls", nor the
+#                           extended-CONNECT one of h2ws.test.js)
 #   E2E_KEEP_LOGS=1         keep the servers' logs (their path is printed)
 #   any argument is passed to `node --test` (e.g. a test file name)
 set -euo pipefail
@@ -158,6 +159,14 @@ else
 			"$work/sockjsd" -addr "127.0.0.1:$lport" -admin-addr "" -heartbeat 1s \
 			-tls-cert "$work/cert.pem" -tls-key "$work/key.pem"
 		export E2E_TLS="https://127.0.0.1:$lport"
+		# The same with extended CONNECT offered (RFC 8441, Go's
+		# GODEBUG=http2xconnect=1): Chromium's websocket then goes over
+		# HTTP/2 too (h2ws.test.js).
+		xport="$(free_port)"
+		start sockjsd-tls-xconnect "https://127.0.0.1:$xport/echo/info" \
+			env GODEBUG=http2xconnect=1 "$work/sockjsd" -addr "127.0.0.1:$xport" -admin-addr "" -heartbeat 1s \
+			-tls-cert "$work/cert.pem" -tls-key "$work/key.pem"
+		export E2E_TLS_XCONNECT="https://127.0.0.1:$xport"
 	fi
 fi
 export E2E_HEARTBEAT_MS=1000
