@@ -80,9 +80,17 @@ func TestForgedForwarding(t *testing.T) {
 				return
 			}
 			// The owner believed the client address the peer vouched for.
-			nodes[0].mu.Lock()
-			remote := nodes[0].remotes[id]
-			nodes[0].mu.Unlock()
+			// The handler runs on its own goroutine, perhaps after the
+			// open frame went out: wait for it.
+			var remote string
+			for deadline := time.Now().Add(5 * time.Second); remote == "" && time.Now().Before(deadline); {
+				nodes[0].mu.Lock()
+				remote = nodes[0].remotes[id]
+				nodes[0].mu.Unlock()
+				if remote == "" {
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
 			if remote != "192.0.2.7:4000" {
 				t.Fatalf("session's remote address %q", remote)
 			}
