@@ -34,6 +34,7 @@ type Config struct {
 	Readers       int // burst: healthy reading sessions
 	RcvBuf        int // burst: the stalled session's receive buffer
 	Batch         int // burst: messages per Send
+	Live          int // spike: live websocket sessions echoing throughout
 	BufSize       int
 	JSON          bool
 	Quiet         bool
@@ -60,12 +61,17 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 		defDuration, defConcurrency = 30*time.Second, 32
 	case "burst":
 		defDuration = 2 * time.Minute
+	case "spike":
+		defSessions, defDuration, defConcurrency = 5000, 90*time.Second, 128
 	}
 	fs.StringVar(&c.URL, "url", "", "base URL of the SockJS service, e.g. http://127.0.0.1:8081/echo (loopback only); several, comma separated, for the nodes of a cluster")
 	fs.StringVar(&c.Spread, "spread", "session", "with several -url: 'session' puts each session on the next node; 'request' sends each HTTP request of every session to the next node (a cluster that shares sessions)")
-	if scenario == "soak" {
+	switch scenario {
+	case "soak":
 		fs.StringVar(&transport, "transport", "websocket,xhr-streaming,xhr-polling", "comma separated transports, used in turn: "+transportNames())
-	} else {
+	case "spike":
+		fs.StringVar(&transport, "transport", "xhr-polling,websocket", "comma separated transports, -sessions of each: "+transportNames())
+	default:
 		fs.StringVar(&transport, "transport", "websocket", "transport: "+transportNames())
 	}
 	fs.DurationVar(&c.Duration, "duration", defDuration, "how long to measure (hold, for idle; run, for soak; the longest the burst may take); every run is bounded by it")
@@ -106,6 +112,14 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 		fs.DurationVar(&c.Settle, "settle", 2*time.Second, "wait after the last session opened before reading the server's RSS")
 		fs.BoolVar(&c.Verify, "verify", true, "at the end, echo one message on every session (needs an echo service)")
 		c.BufSize = 1024
+	case "spike":
+		fs.IntVar(&c.Sessions, "sessions", defSessions, "sessions to open on each transport, then abandon")
+		fs.IntVar(&c.Concurrency, "concurrency", defConcurrency, "sessions opened at once")
+		fs.StringVar(&c.GoroutinesURL, "goroutines-url", "", "optional loopback URL answering the server's goroutine count (as for soak)")
+		fs.IntVar(&c.Live, "live", 4, "websocket sessions that echo a message every 50 ms throughout (their latency shows any pause of the server)")
+		fs.IntVar(&c.Size, "size", 64, "payload of the live sessions' messages in bytes (at least 8)")
+		fs.DurationVar(&c.Settle, "settle", 2*time.Second, "wait after the last session opened before reading the peak")
+		c.BufSize = 1024
 	}
 	if scenario == "soak" {
 		fs.IntVar(&c.Messages, "messages", 4, "echoes per session before it is dropped")
@@ -139,7 +153,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 		return nil, err
 	}
 	c.Transports = splitList(transport)
-	if len(c.Transports) == 0 || (scenario != "soak" && len(c.Transports) != 1) {
+	if len(c.Transports) == 0 || (scenario != "soak" && scenario != "spike" && len(c.Transports) != 1) {
 		return nil, fmt.Errorf("-transport: give one of %s", transportNames())
 	}
 	for _, t := range c.Transports {
@@ -166,7 +180,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 		return nil, fmt.Errorf("-pid must not be negative")
 	}
 	switch scenario {
-	case "echo", "broadcast", "connect", "soak", "burst":
+	case "echo", "broadcast", "connect", "soak", "burst", "spike":
 		if c.Size < 8 || c.Size > 16<<20 {
 			return nil, fmt.Errorf("-size must be in [8, 16MiB]")
 		}
@@ -185,7 +199,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 		c.Sessions = c.Readers + 2
 	}
 	switch scenario {
-	case "echo", "broadcast", "idle":
+	case "echo", "broadcast", "idle", "spike":
 		if c.Sessions < 1 || c.Sessions > 1_000_000 {
 			return nil, fmt.Errorf("-sessions must be in [1, 1000000]")
 		}
@@ -198,6 +212,14 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 	}
 	if c.Concurrency < 1 || c.Concurrency > 100_000 {
 		return nil, fmt.Errorf("-concurrency must be in [1, 100000]")
+	}
+	if scenario == "spike" {
+		if c.PID == 0 {
+			return nil, fmt.Errorf("spike needs -pid of the server")
+		}
+		if c.Live < 0 || c.Live > 1000 {
+			return nil, fmt.Errorf("-live must be in [0, 1000]")
+		}
 	}
 	if scenario == "soak" {
 		if c.PID == 0 {
@@ -229,6 +251,16 @@ func checkFDs(c *Config) error {
 		n = c.Concurrency
 	}
 	need := uint64(n*perSession + 64)
+	if c.Scenario == "spike" { // every transport's sessions at once
+		need = uint64(c.Live + 64)
+		for _, t := range c.Transports {
+			if t == "websocket" {
+				need += uint64(c.Sessions)
+			} else {
+				need += uint64(2 * c.Sessions)
+			}
+		}
+	}
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return nil

@@ -16,6 +16,8 @@
 //	burst      on a broadcast service, one session that never reads, one that
 //	           sends N messages as fast as it can, and readers that must get
 //	           every one in order
+//	spike      open N sessions on each of several transports, abandon them,
+//	           and follow the server's RSS each second as it gives memory back
 //
 // It speaks the SockJS wire protocol itself, with internal/sockjsclient, over
 // every transport sockjs-client uses without an iframe (websocket,
@@ -54,6 +56,7 @@ var scenarios = map[string]func(context.Context, *runner) *Result{
 	"idle":      runIdle,
 	"soak":      runSoak,
 	"burst":     runBurst,
+	"spike":     runSpike,
 }
 
 const usageText = `usage: sockjs-bench <scenario> -url http://127.0.0.1:PORT/PREFIX [flags]
@@ -68,6 +71,8 @@ scenarios:
   burst      on a broadcast service: one websocket session that never reads,
              one sender of -messages messages as fast as it can, -readers
              readers; every reader must get every message in order
+  spike      open -sessions sessions on each -transport, abandon them at once;
+             the server's RSS (-pid) each second after, and live sessions' latency
 
 Run 'sockjs-bench <scenario> -h' for its flags. Only loopback targets are allowed.
 Exit status: 0 valid run, 1 the run had errors, 2 bad usage.

@@ -32,6 +32,7 @@ type Result struct {
 	Latency *Summary `json:"latency,omitempty"`
 
 	Burst *BurstReport `json:"burst,omitempty"`
+	Spike *SpikeReport `json:"spike,omitempty"`
 
 	Server *ServerReport `json:"server,omitempty"`
 
@@ -130,6 +131,9 @@ func (res *Result) WriteText(w io.Writer) {
 	if b := res.Burst; b != nil {
 		b.writeText(w)
 	}
+	if sp := res.Spike; sp != nil {
+		sp.writeText(w)
+	}
 	if l := res.Latency; l != nil && l.Count > 0 {
 		fmt.Fprintf(w, "  latency    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (n=%d)\n",
 			us(l.P50), us(l.P90), us(l.P99), us(l.P999), us(l.Max), l.Count)
@@ -214,4 +218,28 @@ func spreadOf(c *Config) string {
 		return ""
 	}
 	return c.Spread
+}
+
+func (sp *SpikeReport) writeText(w io.Writer) {
+	fmt.Fprintf(w, "  spike      %d sessions (%d per transport) opened and abandoned\n", sp.Opened, sp.PerTransport)
+	fmt.Fprintf(w, "             rss before %s, peak %s", mib(sp.BeforeKiB), mib(sp.PeakKiB))
+	if sp.PeakGoroutines >= 0 {
+		fmt.Fprintf(w, " (%d goroutines)", sp.PeakGoroutines)
+	}
+	fmt.Fprintln(w)
+	var marks []string
+	for _, s := range []int{0, 5, 10, 15, 20, 30, 45, 60, 90, 120} {
+		if s < len(sp.TimelineKiB) {
+			marks = append(marks, fmt.Sprintf("%ds %s", s, mib(sp.TimelineKiB[s])))
+		}
+	}
+	fmt.Fprintf(w, "             after: %s\n", strings.Join(marks, ", "))
+	if sp.BackSecs >= 0 {
+		fmt.Fprintf(w, "             within 25 %% of before after %.1f s\n", sp.BackSecs)
+	} else {
+		fmt.Fprintf(w, "             never within 25 %% of before\n")
+	}
+	if l := sp.Live; l != nil && l.Count > 0 {
+		fmt.Fprintf(w, "             live echoes meanwhile: p50 %s  p99 %s  max %s  (n=%d)\n", us(l.P50), us(l.P99), us(l.Max), l.Count)
+	}
 }
