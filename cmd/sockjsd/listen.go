@@ -86,3 +86,8 @@ func (c *plainConn) refuseTLS() {
 // its own once the first Read is done: what reads a hijacked connection
 // may read this one directly.
 func (c *plainConn) NetConn() net.Conn { return c.Conn }
+
+// PassthroughConn makes plainConn a ws.Passthrough: after the first Read
+// it hands on the connection's bytes unchanged, so an idle websocket
+// reads the descriptor itself and holds no buffer.
+func (c *plainConn) PassthroughConn() net.Conn { return c.Conn }

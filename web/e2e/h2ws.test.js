@@ -20,10 +20,7 @@ describe('websocket over HTTP/2', { skip: !BASE && 'E2E_TLS_XCONNECT is not set'
   after(async () => { await browser?.close(); });
 
   for (const framed of [true, false]) {
-    // The raw endpoint's method check is sockjs.Server's, which still
-    // allows only GET there (see /work/helpers/requests-ws.md): to do
-    // until it asks the transport.
-    const opts = framed ? {} : { todo: 'sockjs.Server answers CONNECT on <prefix>/websocket with 405 until it uses the transport\'s Allow()' };
+    const opts = {};
     it(framed ? 'sockjs-client uses the websocket transport, over h2' : 'the raw endpoint, over h2', opts, async () => {
       const ctx = await newContext(browser);
       try {
