@@ -114,8 +114,8 @@
 // (MaxSessions, no cap by default: 503 beyond it, or websocket close 1013),
 // and both queues of every session as described above. Every network write
 // has a deadline (WriteTimeout, 10 s). Websocket connections are pinged at
-// every heartbeat; one that shows no sign of life for two heartbeats is
-// dropped, so half-open connections do not live on.
+// every heartbeat; one that shows no sign of life within PongTimeout (10 s)
+// of a ping is dropped, so a half-open connection ends within 35 s.
 //
 // # Origins
 //
