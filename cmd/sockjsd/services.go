@@ -2,25 +2,39 @@ package main
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/sockjsd/sockjsd/sockjs"
 	"github.com/sockjsd/sockjsd/sockjs/hub"
 )
 
 // service is one SockJS service of sockjsd. Every service gets the
-// options of serviceOptions; add one by adding a row to services.
+// options of serviceOptions, completed by newServer with the service's
+// own; add one by adding a row to services.
 type service struct {
 	name    string // the metrics' service label and the status page's name
 	prefix  string
 	handler sockjs.HandlerFunc
+	// authenticate, when set, is the service's Options.Authenticate.
+	authenticate func(*http.Request) (sockjs.Identity, error)
 }
 
 func services() []service {
 	return []service{
-		{"echo", "/echo", echo},
-		{"broadcast", "/broadcast", newHub().serve},
-		{"close", "/close", closeAtOnce},
+		{name: "echo", prefix: "/echo", handler: echo},
+		{name: "broadcast", prefix: "/broadcast", handler: newHub().serve},
+		{name: "chat", prefix: "/chat", handler: newChat().serve, authenticate: chatIdentity},
+		{name: "close", prefix: "/close", handler: closeAtOnce},
 	}
+}
+
+// newServer returns the SockJS server of svc with opts, the options every
+// service gets, and the service's own.
+func (svc service) newServer(opts *sockjs.Options) *sockjs.Server {
+	if svc.authenticate != nil {
+		opts.Authenticate = svc.authenticate
+	}
+	return sockjs.New(svc.prefix, svc.handler, opts)
 }
 
 // echo sends every message back to its sender.
