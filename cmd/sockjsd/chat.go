@@ -219,9 +219,11 @@ func (r reply) String() string {
 // chat is the chat service: one hub for its rooms and users.
 type chat struct{ h *hub.Hub }
 
-func newChat() *chat {
+// newChat returns the chat service with its rooms on b; nil b means in
+// this process's memory.
+func newChat(b hub.Broker) *chat {
 	c := &chat{}
-	c.h = hub.New(&hub.Options{History: chatHistory, OnPresence: c.presence})
+	c.h = hub.New(&hub.Options{Broker: b, History: chatHistory, OnPresence: c.presence})
 	return c
 }
 

@@ -312,7 +312,7 @@ func closeFrameJSON(code int, reason string) string {
 }
 
 func TestChatWithoutAuthenticateRefuses(t *testing.T) {
-	srv := sockjs.New("/chat", newChat().serve, nil)
+	srv := sockjs.New("/chat", newChat(nil).serve, nil)
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	defer srv.Shutdown(context.Background())

@@ -23,7 +23,7 @@ func services() []service {
 	return []service{
 		{name: "echo", prefix: "/echo", handler: echo},
 		{name: "broadcast", prefix: "/broadcast", handler: newHub().serve},
-		{name: "chat", prefix: "/chat", handler: newChat().serve, authenticate: chatIdentity},
+		{name: "chat", prefix: "/chat", handler: newChat(nil).serve, authenticate: chatIdentity},
 		{name: "close", prefix: "/close", handler: closeAtOnce},
 	}
 }
