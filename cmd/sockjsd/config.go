@@ -37,6 +37,14 @@ type config struct {
 	jsessionID     bool           // sockjs.Options.JSessionID
 	maxSessions    int            // sockjs.Options.MaxSessions; 0: no cap
 
+	// Cluster: a broker URL (one of the two) makes this a node of a
+	// cluster; advertise is how the other nodes reach it, clusterSecret
+	// authenticates them to each other. See cluster.go.
+	redisURL      string
+	natsURL       string
+	advertise     string
+	clusterSecret string
+
 	// from names where each flag's value came from, for error messages:
 	// "-heartbeat" or "SOCKJSD_HEARTBEAT"; absent for defaults.
 	from map[string]string
@@ -105,6 +113,10 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), out io.Wr
 		"comma-separated `origins` allowed to use the services, such as https://example.com,https://*.example.com (empty: any)")
 	fs.Var(boolValue{&c.jsessionID}, "jsessionid", "set a JSESSIONID cookie on every session, for load balancers' sticky sessions")
 	fs.Var(intValue{&c.maxSessions}, "max-sessions", "the most sessions open at once per service, a `number`; beyond it new ones get 503 (0: no cap)")
+	fs.StringVar(&c.redisURL, "redis", "", "Redis `URL` (redis://host:6379/0): run as one node of a cluster sharing sessions and hubs through Redis")
+	fs.StringVar(&c.natsURL, "nats", "", "NATS `URL` (nats://host:4222) with JetStream: run as one node of a cluster through NATS (instead of -redis)")
+	fs.StringVar(&c.advertise, "advertise", "", "`URL` at which the other nodes reach this one (http://10.0.0.5:8081); empty: -addr, when it names one host")
+	fs.StringVar(&c.clusterSecret, "cluster-secret", "", "shared `secret` authenticating the nodes to each other, at least 16 bytes; required with -redis or -nats (better set by its environment variable)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(fs, out)
@@ -209,6 +221,7 @@ func (c config) validate() error {
 	if c.maxSessions < 0 {
 		bad("max-sessions", c.maxSessions, "must be 0 (no cap) or more")
 	}
+	errs = append(errs, c.validateCluster()...)
 	return errors.Join(errs...)
 }
 

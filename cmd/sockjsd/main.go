@@ -24,7 +24,9 @@
 //
 // For deployment (TLS with HTTP/2 through -tls-cert and -tls-key, reverse
 // proxies and -trusted-proxies, -allowed-origins, -jsessionid and
-// -max-sessions) see docs/deploy.md.
+// -max-sessions) see docs/deploy.md. Several sockjsd behind one load
+// balancer, with no sticky sessions, share sessions and the broadcast
+// service's hub through Redis (-redis) or NATS (-nats); see docs/cluster.md.
 package main
 
 import (
@@ -81,16 +83,31 @@ func run(ctx context.Context, cfg config, logOut io.Writer, ready func(listening
 		admin = newAdmin(cfg, logger)
 	}
 
+	// A broker makes this process one node of a cluster: every service is
+	// wrapped by the node, and hubs share topics through the broker.
+	cn, err := startCluster(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	svcs, err := clusterServices(ctx, services(), cn)
+	if err != nil {
+		_ = cn.shutdown(context.Background())
+		return err
+	}
 	r := chi.NewRouter()
 	var sockjsServers []*sockjs.Server
-	for _, svc := range services() {
+	for _, svc := range svcs {
 		opts := serviceOptions(cfg, logger, svc.name)
 		if admin != nil {
 			opts.Metrics = admin.metricsFor(svc.name)
 		}
 		s := sockjs.New(svc.prefix, svc.handler, opts)
 		sockjsServers = append(sockjsServers, s)
-		r.Mount(svc.prefix, s)
+		var h http.Handler = s
+		if cn != nil {
+			h = cn.node.Wrap(svc.name, s)
+		}
+		r.Mount(svc.prefix, h)
 	}
 	r.Mount("/", web.Handler())
 	srv := &http.Server{
@@ -118,6 +135,9 @@ func run(ctx context.Context, cfg config, logOut io.Writer, ready func(listening
 	// sockjsd before it answers anything.
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
+		if cn != nil {
+			_ = cn.shutdown(context.Background())
+		}
 		return listenError(cfg, "addr", err)
 	}
 	if srv.TLSConfig == nil {
@@ -127,6 +147,9 @@ func run(ctx context.Context, cfg config, logOut io.Writer, ready func(listening
 	if admin != nil {
 		if adminLn, err = net.Listen("tcp", cfg.adminAddr); err != nil {
 			ln.Close()
+			if cn != nil {
+				_ = cn.shutdown(context.Background())
+			}
 			return fmt.Errorf("admin server: %w", listenError(cfg, "admin-addr", err))
 		}
 	}
@@ -177,8 +200,14 @@ func run(ctx context.Context, cfg config, logOut io.Writer, ready func(listening
 	// SockJS first: close frames go out over connections still open, long
 	// polls and websockets end; then the HTTP server drains the rest. The
 	// admin server goes last, so that the end can be watched.
-	for _, s := range sockjsServers {
-		errs = append(errs, s.Shutdown(shutdownCtx))
+	// A cluster node shuts its Servers down itself, then releases what it
+	// holds in the broker.
+	if cn != nil {
+		errs = append(errs, cn.shutdown(shutdownCtx))
+	} else {
+		for _, s := range sockjsServers {
+			errs = append(errs, s.Shutdown(shutdownCtx))
+		}
 	}
 	errs = append(errs, srv.Shutdown(shutdownCtx))
 	if admin != nil {
