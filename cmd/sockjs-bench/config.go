@@ -29,7 +29,7 @@ type Config struct {
 	PID           int
 	GoroutinesURL string
 	Settle        time.Duration
-	Verify        bool
+	Verify        bool // idle: echo at the end; spike: read the spike's sessions
 	Messages      int // soak: echoes per session; burst: messages sent
 	Readers       int // burst: healthy reading sessions
 	RcvBuf        int // burst: the stalled session's receive buffer
@@ -116,6 +116,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 		fs.IntVar(&c.Sessions, "sessions", defSessions, "sessions to open on each transport, then abandon")
 		fs.IntVar(&c.Concurrency, "concurrency", defConcurrency, "sessions opened at once")
 		fs.StringVar(&c.GoroutinesURL, "goroutines-url", "", "optional loopback URL answering the server's goroutine count (as for soak)")
+		fs.BoolVar(&c.Verify, "read", true, "read the spike's sessions while they are open (an HTTP session then always has a poll or stream waiting); false: open them and leave them alone")
 		fs.IntVar(&c.Live, "live", 4, "websocket sessions that echo a message every 50 ms throughout (their latency shows any pause of the server)")
 		fs.IntVar(&c.Size, "size", 64, "payload of the live sessions' messages in bytes (at least 8)")
 		fs.DurationVar(&c.Settle, "settle", 2*time.Second, "wait after the last session opened before reading the peak")

@@ -32,8 +32,8 @@ type SpikeReport struct {
 // spikeLiveEvery is how often each live session echoes a message.
 const spikeLiveEvery = 50 * time.Millisecond
 
-// runSpike opens Sessions sessions on each transport in turn (held, as an
-// idle client holds them), then abandons them all at once by dropping
+// runSpike opens Sessions sessions on each transport in turn (read as an
+// idle client reads them, unless -read=false), then abandons them all at once by dropping
 // their connections, and samples the server's RSS every second for
 // Duration. Meanwhile Live websocket sessions echo a message every 50 ms,
 // so that a pause of the server while it returns memory shows up as
@@ -102,10 +102,14 @@ func runSpike(ctx context.Context, r *runner) *Result {
 	}
 	for _, tr := range cfg.Transports {
 		r.logf("opening %d %s sessions to %s", cfg.Sessions, tr, cfg.URL)
-		spike = append(spike, r.openSessionsThen(ctx, cfg.Sessions, tr, func(c sockjsclient.Conn) {
-			hwg.Add(1)
-			go hold(c)
-		})...)
+		var onOpen func(sockjsclient.Conn)
+		if cfg.Verify {
+			onOpen = func(c sockjsclient.Conn) {
+				hwg.Add(1)
+				go hold(c)
+			}
+		}
+		spike = append(spike, r.openSessionsThen(ctx, cfg.Sessions, tr, onOpen)...)
 	}
 	rep.Opened = len(spike)
 	sleepCtx(ctx, cfg.Settle)
