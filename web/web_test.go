@@ -64,6 +64,24 @@ func TestPageListsEveryTransport(t *testing.T) {
 	}
 }
 
+// The chat card talks to /chat with the nickname in the query, and has
+// what the e2e tests drive: rooms, members, the recipient picker.
+func TestPageHasTheChat(t *testing.T) {
+	page := body(t, get(t, "GET", "/", nil))
+	for _, id := range []string{"chat-name", "chat-rooms", "chat-room-form", "chat-members", "chat-messages", "chat-to", "chat-input"} {
+		if !strings.Contains(page, `id="`+id+`"`) {
+			t.Errorf("page has no #%s", id)
+		}
+	}
+	js := body(t, get(t, "GET", "/static/app.js", nil))
+	if !strings.Contains(js, `'/chat?nick=' + encodeURIComponent(`) {
+		t.Error("app.js does not open /chat with the nickname in the query")
+	}
+	if strings.Contains(page+js, "/broadcast") {
+		t.Error("the page still talks to /broadcast")
+	}
+}
+
 func TestStaticFiles(t *testing.T) {
 	for path, ct := range map[string]string{
 		"/static/app.js":      "text/javascript; charset=utf-8",

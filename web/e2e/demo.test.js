@@ -1,8 +1,11 @@
 // Drives the demo page that cmd/sockjsd serves at "/" the way a person
-// would: pick a transport, connect, send, read the echo, chat, get closed.
+// would: pick a transport, connect, send, read the echo, chat, get closed;
+// and two (three) people chatting in rooms, each in a browser context of
+// their own.
 //
 // Environment: E2E_SOCKJSD (base URL of cmd/sockjsd; run.sh sets it),
-// E2E_HEARTBEAT_MS (its heartbeat interval), E2E_TRANSPORTS, E2E_ORIGINS.
+// E2E_HEARTBEAT_MS (its heartbeat interval), E2E_TRANSPORTS, E2E_ORIGINS,
+// E2E_CHAT_TRANSPORTS (the rooms test's; default websocket and xhr-polling).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newContext } from './lib/browser.js';
@@ -16,6 +19,7 @@ const TRANSPORTS = list(process.env.E2E_TRANSPORTS, [
   'htmlfile', 'iframe-htmlfile', 'iframe-xhr-polling', 'jsonp-polling',
 ]);
 const ORIGINS = list(process.env.E2E_ORIGINS, ['same', 'cross']);
+const CHAT_TRANSPORTS = list(process.env.E2E_CHAT_TRANSPORTS, ['websocket', 'xhr-polling']);
 const T = 10000;
 
 // What a person might type: markup, quotes, backslashes, non-BMP, U+2028.
@@ -145,7 +149,7 @@ for (const origin of ORIGINS) {
         await page.click('#chat [data-role=connect]');
         await open('chat');
         assert.equal(await page.textContent('#chat [data-role=transport]'), transport);
-        await page.locator('#chat-messages li.sys', { hasText: `t-${transport} joined over ${transport}` }).waitFor({ timeout: T });
+        await page.locator('#chat-messages li.sys', { hasText: `t-${transport} joined #lobby` }).waitFor({ timeout: T });
         await page.fill('#chat-input', `hello from ${transport} ${TYPED}`);
         await page.press('#chat-input', 'Enter');
         // My own message turns from pending to delivered when the broadcast comes back.
@@ -154,7 +158,7 @@ for (const origin of ORIGINS) {
         try {
           await page.locator('#chat-messages li.out:not(.pending)').first().waitFor({ timeout: T });
         } catch (e) {
-          assert.fail('my chat message never came back from /broadcast' + await why());
+          assert.fail('my chat message never came back from /chat' + await why());
         }
         assert.equal(await mine.first().locator('.text').textContent(), `hello from ${transport} ${TYPED}`);
         await page.click('#chat [data-role=disconnect]');
@@ -176,3 +180,131 @@ for (const origin of ORIGINS) {
     }
   });
 }
+
+// The chat's rooms, presence, history and private messages between people
+// in browser contexts of their own (own cookies and storage).
+describe('demo chat: rooms, presence, history, private messages', () => {
+  const contexts = [];
+  after(async () => { for (const c of contexts) await c.context.close(); });
+
+  // person opens the demo in a context of its own and joins as nick.
+  async function person(transport, nick) {
+    const ctx = await newContext(browser);
+    contexts.push(ctx);
+    const { page, problems } = await openDemo(ctx, { transport, origin: 'same' });
+    await page.fill('#chat-name', nick);
+    await page.click('#chat [data-role=connect]');
+    return { ctx, page, problems, nick };
+  }
+  // joined waits for p's page to show room as the room it is in.
+  async function inRoom(p, room) {
+    await p.page.locator(`#chat-rooms button.room.joined.active[data-room="${room}"]`).waitFor({ timeout: T });
+  }
+  async function joinByName(p, room) {
+    await p.page.fill('#chat-room', room);
+    await p.page.press('#chat-room', 'Enter');
+  }
+  async function say(p, text, to = '') {
+    await p.page.selectOption('#chat-to', to);
+    await p.page.fill('#chat-input', text);
+    await p.page.press('#chat-input', 'Enter');
+  }
+  const members = (p) => p.page.$$eval('#chat-members li', (l) => l.map((x) => x.dataset.user));
+  const texts = (p, sel) => p.page.$$eval(`#chat-messages ${sel}`, (l) => l.filter((x) => !x.hidden).map((x) => {
+    const w = x.querySelector('.who');
+    return (w ? w.textContent + ': ' : '') + x.querySelector('.text').textContent;
+  }));
+  const note = (p, text) => p.page.locator('#chat-messages li.sys:not([hidden])', { hasText: text }).waitFor({ timeout: T });
+
+  for (const transport of CHAT_TRANSPORTS) {
+    it(`${transport}: two people in a room, history on join, a private message to one of three`, async () => {
+      const tag = `${transport.replace(/[^a-z]/g, '')}${Date.now() % 100000}`;
+      const room = `e2e-${tag}`;
+      const ann = await person(transport, `ann-${tag}`);
+      const why = async () => {
+        const ps = [ann, bob, cid].filter(Boolean);
+        let s = '';
+        for (const p of ps) {
+          s += `\n${p.nick}: state ${await stateOf(p.page, 'chat').getAttribute('data-state')}, close ${await p.page.textContent('#chat [data-role=close]')}` +
+            `\n  messages: ${(await p.page.$$eval('#chat-messages li', (l) => l.map((x) => x.textContent))).slice(-8).join(' | ')}` +
+            (p.problems.length ? `\n  problems: ${p.problems.join('; ')}` : '') +
+            `\n  requests:\n    ${p.ctx.recentRequests(6).split('\n').join('\n    ')}`;
+        }
+        return s;
+      };
+      let bob, cid;
+      try {
+        // ann opens, is in the lobby, then joins the test's room and talks.
+        await inRoom(ann, 'lobby');
+        assert.equal(await ann.page.textContent('#chat [data-role=transport]'), transport);
+        await joinByName(ann, room);
+        await inRoom(ann, room);
+        await note(ann, `${ann.nick} joined #${room}`);
+        assert.deepEqual(await members(ann), [ann.nick]);
+        for (const t of ['first', 'second <b>2</b>']) {
+          await say(ann, t);
+        }
+        await ann.page.waitForFunction(() => document.querySelectorAll('#chat-messages li.out:not(.pending):not([hidden])').length === 2, null, { timeout: T });
+
+        // bob comes later: the history, then presence on both sides.
+        bob = await person(transport, `bob-${tag}`);
+        await inRoom(bob, 'lobby');
+        await joinByName(bob, room);
+        await inRoom(bob, room);
+        assert.deepEqual(await texts(bob, 'li.in.history'), [`${ann.nick}: first`, `${ann.nick}: second <b>2</b>`], 'bob sees the history' + await why());
+        await note(bob, `earlier messages of #${room} above`);
+        assert.deepEqual(await members(bob), [ann.nick, bob.nick].sort());
+        await note(ann, `${bob.nick} joined #${room}`);
+        await ann.page.locator(`#chat-members li[data-user="${bob.nick}"]`).waitFor({ timeout: T });
+
+        // They talk.
+        await say(bob, 'hi ann 😀');
+        await ann.page.locator('#chat-messages li.in:not(.history) .text', { hasText: 'hi ann 😀' }).waitFor({ timeout: T });
+        assert.deepEqual(await texts(ann, 'li.in'), [`${bob.nick}: hi ann 😀`]);
+        await bob.page.locator('#chat-messages li.out:not(.pending)', { hasText: 'hi ann' }).waitFor({ timeout: T });
+
+        // cid joins too; ann whispers to bob: bob has it, cid does not.
+        cid = await person(transport, `cid-${tag}`);
+        await inRoom(cid, 'lobby');
+        await joinByName(cid, room);
+        await inRoom(cid, room);
+        await ann.page.locator(`#chat-to option[value="${bob.nick}"]`).waitFor({ state: 'attached', timeout: T });
+        await say(ann, 'for bob only', bob.nick);
+        await ann.page.locator('#chat-messages li.out.private:not(.pending)', { hasText: 'for bob only' }).waitFor({ timeout: T });
+        await bob.page.locator('#chat-messages li.in.private', { hasText: 'for bob only' }).waitFor({ timeout: T });
+        assert.equal(await bob.page.textContent('#chat-messages li.in.private .who'), `${ann.nick} → you`);
+        // A message to the room after it: once cid has that, a private
+        // message to cid would have come before it.
+        await say(ann, 'after the whisper');
+        await cid.page.locator('#chat-messages li.in .text', { hasText: 'after the whisper' }).waitFor({ timeout: T });
+        assert.equal(await cid.page.locator('#chat-messages li.private').count(), 0, 'cid got the private message' + await why());
+        assert.ok(!(await texts(cid, 'li.in')).some((t) => t.includes('for bob only')));
+
+        // A bad room name is refused with the rule; the session goes on.
+        await joinByName(bob, 'Not A Room');
+        await bob.page.locator('#chat-messages li.sys.error', { hasText: 'refused: room "Not A Room": a room name is 1 to 32 lowercase letters' }).waitFor({ timeout: T });
+        assert.equal(await stateOf(bob.page, 'chat').getAttribute('data-state'), 'open');
+
+        // bob leaves: ann and cid are told.
+        await bob.page.click('#chat [data-role=disconnect]');
+        await note(ann, `${bob.nick} left #${room}`);
+        await note(cid, `${bob.nick} left #${room}`);
+        await ann.page.waitForFunction((n) => !document.querySelector(`#chat-members li[data-user="${n}"]`), bob.nick, { timeout: T });
+        for (const p of [ann, bob, cid]) assert.deepEqual(p.problems, [], `${p.nick}: no script errors` + await why());
+      } catch (e) {
+        e.message += await why();
+        throw e;
+      }
+    });
+
+    it(`${transport}: a bad nickname is refused with 4001 and the rule`, async () => {
+      const p = await person(transport, 'not ok!');
+      await p.page.locator('#chat [data-role=state][data-state=closed]').waitFor({ timeout: T });
+      await p.page.locator('#chat [data-role=close]', { hasText: '4001' }).waitFor({ timeout: T });
+      assert.equal(await p.page.textContent('#chat [data-role=close]'),
+        '4001 "Unauthorized: a nickname is 1 to 24 letters, digits, \'-\', \'_\' or \'.\'"');
+      await p.page.locator('#chat-messages li.sys.error', { hasText: 'not let in: Unauthorized' }).waitFor({ timeout: T });
+      assert.deepEqual(p.problems, []);
+    });
+  }
+});

@@ -172,7 +172,7 @@
   function Conn(opts) {
     this.tag = opts.tag;            // 'echo' | 'chat' | 'closer'
     this.label = opts.label;        // shown in the log
-    this.path = opts.path;          // '/echo' ...
+    this.path = opts.path;          // '/echo' ..., or a function returning it
     this.card = $(opts.card);
     this.sock = null;
     this.heartbeats = 0;
@@ -214,7 +214,7 @@
     }
     var self = this;
     var transport = picker.value;
-    var url = base + this.path;
+    var url = base + (typeof this.path === 'function' ? this.path() : this.path);
     // A forced transport has nothing to fall back to, so give it time
     // (sockjs-client's own timeout can be under a second on a fast
     // network, too short for a cross-site iframe on a busy machine).
@@ -403,59 +403,242 @@
   });
 
   // ---- chat -----------------------------------------------------------------
-  // Messages are JSON: {"type":"chat"|"join"|"leave","id":"…","name":"…","text":"…"}.
-  // Anything else sent to /broadcast is shown as it is.
+  // The /chat service's protocol (cmd/sockjsd/chat.go documents it): one
+  // JSON object per message. The page sends join, leave, say and private;
+  // it gets welcome, message (a room's history first, before joined),
+  // joined, presence, left, private and error.
 
   var chatList = $('chat-messages');
-  chatList.dataset.empty = 'Join to see what everyone says.';
+  chatList.dataset.empty = 'Join to see what is said in the room.';
   var chatInput = $('chat-input');
   var chatName = $('chat-name');
+  var chatTo = $('chat-to');
+  var roomInput = $('chat-room');
+  var NICK = /^[A-Za-z0-9._-]{1,24}$/;
+  var ROOM = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+  var me = '';          // my nickname, as the server welcomed it
+  var rooms = [];       // rooms offered (the server's defaults, then any joined)
+  var joined = {};      // room → {members: {user: sessions}} of the rooms I am in
+  var joining = {};     // room → true while its join is under way (history arrives)
+  var active = '';      // the room shown
   var mine = {};        // id → {li, t} of my messages not yet seen back
 
   function store(k, v) { try { if (v === undefined) { return localStorage.getItem(k); } localStorage.setItem(k, v); } catch (e) { return null; } }
   chatName.value = store('sockjsd-demo-name') || ('guest-' + Math.random().toString(36).slice(2, 6));
   chatName.addEventListener('change', function () { store('sockjsd-demo-name', chatName.value.trim()); });
-  function myName() { return chatName.value.trim() || 'anonymous'; }
-  function newId() { return Math.random().toString(36).slice(2, 10) + Date.now().toString(36); }
+  function newId() { return Math.random().toString(36).slice(2, 10) + Date.now().toString(36).slice(-6); }
+
+  function chatSend(obj) { return chat.send(JSON.stringify(obj)); }
+
+  // roomItem adds an item that belongs to room (shown while it is active);
+  // items of no room (private messages, errors) are always shown.
+  function roomItem(room, cls, text) {
+    var li = text === null ? addItem(chatList, cls) : textItem(chatList, cls, text);
+    if (room) {
+      li.dataset.room = room;
+      li.hidden = room !== active;
+    }
+    return li;
+  }
+  function roomNote(room, text) {
+    var li = roomItem(room, 'sys', null);
+    li.textContent = text;
+    return li;
+  }
+  function who(li, text) {
+    var w = document.createElement('span');
+    w.className = 'who';
+    w.textContent = text;
+    li.insertBefore(w, li.firstChild);
+  }
+
+  function renderRooms() {
+    var ul = $('chat-rooms');
+    ul.textContent = '';
+    rooms.forEach(function (r) {
+      var li = document.createElement('li');
+      var b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'small room' + (joined[r] ? ' joined' : '') + (r === active ? ' active' : '');
+      b.dataset.room = r;
+      b.textContent = '#' + r;
+      b.title = joined[r] ? 'show #' + r : 'join #' + r;
+      b.disabled = !chat.sock || !!joining[r];
+      b.addEventListener('click', function () { if (joined[r]) { show(r); } else { joinRoom(r); } });
+      li.appendChild(b);
+      if (joined[r]) {
+        var x = document.createElement('button');
+        x.type = 'button';
+        x.className = 'small leave-room';
+        x.dataset.room = r;
+        x.textContent = '×';
+        x.title = 'leave #' + r;
+        x.setAttribute('aria-label', 'leave #' + r);
+        x.addEventListener('click', function () { chatSend({ type: 'leave', room: r }); });
+        li.appendChild(x);
+      }
+      ul.appendChild(li);
+    });
+  }
+
+  function renderMembers() {
+    var ul = $('chat-members');
+    ul.textContent = '';
+    var keep = chatTo.value;
+    while (chatTo.options.length > 1) { chatTo.remove(1); }
+    var room = joined[active];
+    chatTo.options[0].textContent = active ? '#' + active : 'the room';
+    $('chat-here').textContent = active ? 'in #' + active : '';
+    if (!room) { return; }
+    Object.keys(room.members).sort().forEach(function (u) {
+      var li = document.createElement('li');
+      li.dataset.user = u;
+      li.textContent = u + (u === me ? ' (you)' : '');
+      var n = room.members[u];
+      if (n > 1) {
+        var c = document.createElement('span');
+        c.className = 'muted';
+        c.textContent = ' ×' + n;
+        li.appendChild(c);
+      }
+      ul.appendChild(li);
+      if (u !== me) {
+        var o = document.createElement('option');
+        o.value = u;
+        o.textContent = 'private to ' + u;
+        chatTo.appendChild(o);
+      }
+    });
+    chatTo.value = keep;
+    if (chatTo.value !== keep) { chatTo.value = ''; }
+  }
+
+  function show(room) {
+    active = room;
+    Array.prototype.forEach.call(chatList.children, function (li) {
+      if (li.dataset.room) { li.hidden = li.dataset.room !== active; }
+    });
+    chatList.scrollTop = chatList.scrollHeight;
+    renderRooms();
+    renderMembers();
+  }
+
+  function joinRoom(room) {
+    // A name the server refuses goes to it all the same: its error, with
+    // the rule, is what the page shows.
+    if (ROOM.test(room)) {
+      joining[room] = true;
+      if (rooms.indexOf(room) < 0) { rooms.push(room); }
+      renderRooms();
+    }
+    chatSend({ type: 'join', room: room });
+  }
+
+  function resetChat() {
+    me = '';
+    joined = {};
+    joining = {};
+    active = '';
+    mine = {};
+    renderRooms();
+    renderMembers();
+  }
 
   var chat = new Conn({
-    tag: 'chat', label: 'chat', path: '/broadcast', card: 'chat',
+    tag: 'chat', label: 'chat', card: 'chat',
+    path: function () { return '/chat?nick=' + encodeURIComponent(chatName.value.trim()); },
     onstate: function (s) {
       var open = s === 'open';
-      chatInput.disabled = !open;
-      $('chat-send').disabled = !open;
+      [chatInput, chatTo, roomInput, $('chat-send'), $('chat-room-join')].forEach(function (el) { el.disabled = !open; });
+      chatName.disabled = open || s === 'connecting';
+      if (s === 'connecting') { chatList.textContent = ''; }
+      if (!open) { resetChat(); }
     },
-    onopen: function (sock) {
-      chat.send(JSON.stringify({ type: 'join', id: newId(), name: myName(), text: sock.transport }));
-      chatInput.focus();
-    },
+    onopen: function () { chatInput.focus(); },
     onmessage: function (data) {
       var m = null;
-      try { m = JSON.parse(data); } catch (e) { /* not ours */ }
+      try { m = JSON.parse(data); } catch (e) { /* not the protocol */ }
       if (!m || typeof m !== 'object' || typeof m.type !== 'string') {
-        textItem(chatList, 'in', data);
-        return;
-      }
-      var name = String(m.name || 'anonymous').slice(0, 40);
-      if (m.type === 'join' || m.type === 'leave') {
-        sys(chatList, name + (m.type === 'join' ? ' joined' + (m.text ? ' over ' + String(m.text).slice(0, 30) : '') : ' left'));
+        log('chat', 'chat', 'not a chat message: ' + shown(String(data)), 'bad');
         return;
       }
       var own = m.id && mine[m.id];
       var li;
-      if (own) {
-        li = own.li;
-        delete mine[m.id];
-        li.classList.remove('pending');
-        meta(li, fmtMs(performance.now() - own.t));
-        return;
+      switch (m.type) {
+        case 'welcome':
+          me = String(m.user);
+          rooms = Array.isArray(m.rooms) ? m.rooms.map(String) : [];
+          log('chat', 'chat', 'welcome, ' + me, 'quiet');
+          if (rooms.length) { joinRoom(rooms[0]); }
+          break;
+        case 'message':
+          if (own) {
+            delete mine[m.id];
+            own.li.classList.remove('pending');
+            meta(own.li, fmtMs(performance.now() - own.t));
+            break;
+          }
+          li = roomItem(String(m.room), joining[m.room] ? 'in history' : 'in', String(m.text));
+          who(li, String(m.from));
+          break;
+        case 'joined':
+          delete joining[m.room];
+          joined[m.room] = { members: {} };
+          (m.members || []).forEach(function (x) { joined[m.room].members[x.user] = x.sessions; });
+          if (rooms.indexOf(m.room) < 0) { rooms.push(m.room); }
+          if (chatList.querySelector('li.history[data-room="' + CSS.escape(m.room) + '"]')) {
+            roomNote(m.room, 'earlier messages of #' + m.room + ' above');
+          }
+          show(m.room);
+          break;
+        case 'presence':
+          // Counts are absolute: the ones after the join's snapshot
+          // ("joined") update it; those before are in it.
+          var room = joined[m.room];
+          if (room) {
+            if (m.sessions > 0) { room.members[m.user] = m.sessions; } else { delete room.members[m.user]; }
+          }
+          if (m.joined && m.sessions === 1) { roomNote(m.room, m.user + ' joined #' + m.room); }
+          if (!m.joined && m.sessions === 0) { roomNote(m.room, m.user + ' left #' + m.room); }
+          if (m.room === active) { renderMembers(); }
+          break;
+        case 'left':
+          delete joined[m.room];
+          roomNote(m.room, 'you left #' + m.room);
+          if (active === m.room) { show(Object.keys(joined)[0] || ''); } else { renderRooms(); }
+          break;
+        case 'private':
+          if (own) {
+            delete mine[m.id];
+            own.li.classList.remove('pending');
+            meta(own.li, fmtMs(performance.now() - own.t));
+            break;
+          }
+          li = roomItem('', 'in private', String(m.text));
+          who(li, m.from === me ? 'you → ' + m.to : m.from + ' → you');
+          break;
+        case 'error':
+          if (own) {
+            delete mine[m.id];
+            own.li.classList.remove('pending');
+            own.li.classList.add('failed');
+          }
+          roomItem('', 'sys error', null).textContent = 'refused: ' + String(m.error);
+          log('chat', 'chat', 'refused: ' + String(m.error), 'bad');
+          break;
+        default:
+          log('chat', 'chat', 'unknown message type ' + m.type, 'bad');
       }
-      li = textItem(chatList, 'in', String(m.text));
-      var who = document.createElement('span');
-      who.className = 'who';
-      who.textContent = name;
-      li.insertBefore(who, li.firstChild);
+    },
+    onclose: function (e) {
+      if (e.code === 4001) { roomItem('', 'sys error', null).textContent = 'not let in: ' + e.reason; }
     }
+  });
+  resetChat();
+
+  chatName.addEventListener('input', function () {
+    chatName.classList.toggle('invalid', !NICK.test(chatName.value.trim()));
   });
 
   $('chat-form').addEventListener('submit', function (e) {
@@ -463,20 +646,23 @@
     var text = chatInput.value;
     if (!text.trim()) { return; }
     var id = newId();
-    if (!chat.send(JSON.stringify({ type: 'chat', id: id, name: myName(), text: text }))) { return; }
+    var to = chatTo.value;
+    var sent = to ? chatSend({ type: 'private', to: to, text: text, id: id })
+      : active && chatSend({ type: 'say', room: active, text: text, id: id });
+    if (!sent) { return; }
     chatInput.value = '';
-    var li = textItem(chatList, 'out pending', text);
+    var li = roomItem(to ? '' : active, to ? 'out private pending' : 'out pending', text);
+    if (to) { who(li, 'you → ' + to); }
     mine[id] = { li: li, t: performance.now() };
   });
 
-  // Say goodbye before leaving (best effort: a transport may drop a send
-  // that is still in flight when the socket closes).
-  chat.disconnect = function () {
-    if (chat.sock && chat.sock.readyState === 1) {
-      chat.send(JSON.stringify({ type: 'leave', id: newId(), name: myName() }));
-    }
-    Conn.prototype.disconnect.call(chat);
-  };
+  $('chat-room-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var room = roomInput.value.trim();
+    if (!room) { return; }
+    roomInput.value = '';
+    if (joined[room]) { show(room); } else { joinRoom(room); }
+  });
 
   // ---- server close ---------------------------------------------------------
 
