@@ -1,7 +1,8 @@
-// Command sockjsd is a SockJS server with three services and a demo page:
+// Command sockjsd is a SockJS server with four services and a demo page:
 //
 //	/echo       sends every message back
 //	/broadcast  relays every message to every open session
+//	/chat       rooms, presence, history and private messages (the demo's chat)
 //	/close      closes every session at once with 3000 "Go away!"
 //	/           the demo page (chat, echo test, transport picker)
 //
@@ -101,7 +102,7 @@ func run(ctx context.Context, cfg config, logOut io.Writer, ready func(listening
 		if admin != nil {
 			opts.Metrics = admin.metricsFor(svc.name)
 		}
-		s := sockjs.New(svc.prefix, svc.handler, opts)
+		s := svc.newServer(opts)
 		sockjsServers = append(sockjsServers, s)
 		var h http.Handler = s
 		if cn != nil {
