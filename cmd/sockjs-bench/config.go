@@ -30,11 +30,11 @@ type Config struct {
 	GoroutinesURL string
 	Settle        time.Duration
 	Verify        bool // idle: echo at the end; spike: read the spike's sessions
-	Messages      int // soak: echoes per session; burst: messages sent
-	Readers       int // burst: healthy reading sessions
-	RcvBuf        int // burst: the stalled session's receive buffer
-	Batch         int // burst: messages per Send
-	Live          int // spike: live websocket sessions echoing throughout
+	Messages      int  // soak: echoes per session; burst: messages sent
+	Readers       int  // burst: healthy reading sessions
+	RcvBuf        int  // burst: the stalled session's receive buffer
+	Batch         int  // burst: messages per Send
+	Live          int  // spike: live websocket sessions echoing throughout
 	BufSize       int
 	JSON          bool
 	Quiet         bool
