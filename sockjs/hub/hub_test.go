@@ -253,7 +253,7 @@ func TestFormat(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	e := newEnv(t, nil)
 	h := hub.New(nil)
-	s, _ := e.dial("ann")
+	s, sc := e.dial("ann")
 	gone, _ := e.dial("bob")
 	_ = gone.Close(sockjs.CodeNormal, "gone")
 	long := strings.Repeat("x", hub.MaxTopicLen+1)
@@ -267,6 +267,8 @@ func TestBadInput(t *testing.T) {
 		{"control character", pubErr(h, "a\nb"), hub.ErrBadTopic},
 		{"not UTF-8", pubErr(h, "a\xffb"), hub.ErrBadTopic},
 		{"subscribe to an empty topic", subErr(h, s, ""), hub.ErrBadTopic},
+		{"subscribe to an oversized topic", subErr(h, s, long), hub.ErrBadTopic},
+		{"unsubscribe from an oversized topic", h.Unsubscribe(bg, s, long), hub.ErrBadTopic},
 		{"unsubscribe from an empty topic", h.Unsubscribe(bg, s, ""), hub.ErrBadTopic},
 		{"presence of an empty topic", presErr(h, ""), hub.ErrBadTopic},
 		{"a closed session", subErr(h, gone, "room"), hub.ErrSessionClosed},
@@ -283,10 +285,20 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("a topic of MaxTopicLen bytes: %v", err)
 	}
 
-	// After Close, everything fails, and sessions are out of their topics.
+	// None of that harmed the hub or the session: a subscription works,
+	// and the closed session is in no topic's presence.
 	if _, err := h.Subscribe(bg, s, "room", nil); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := h.Publish(bg, "room", "still fine"); err != nil {
+		t.Fatal(err)
+	}
+	sc.expect("still fine")
+	if p, _ := h.Presence(bg, "room"); len(p) != 1 || p[0] != (hub.Member{User: "ann", Sessions: 1}) {
+		t.Errorf("presence of room: %v, want ann alone", p)
+	}
+
+	// After Close, everything fails, and sessions are out of their topics.
 	h.Close()
 	after := []struct {
 		name string
