@@ -46,7 +46,7 @@ func transportIndex(name string) int {
 // reasonNames are the values of the reason label; the last is "other".
 var reasonNames = [...]string{
 	"origin", "session_limit", "session_binding", "body_too_large",
-	"bad_payload", "callback", "recv_queue_full", "shutting_down", "other",
+	"bad_payload", "callback", "recv_queue_full", "shutting_down", "unauthorized", "other",
 }
 
 const numReasons = len(reasonNames)
@@ -119,6 +119,11 @@ type Metrics struct {
 	byTransport [numTransports]counters
 	refused     [numReasons]atomic.Uint64
 	duration    *prometheus.HistogramVec
+	// byDuration holds duration's histogram of each transport, looked up
+	// at its first use: a label lookup per session closed (hashing,
+	// validating the label as UTF-8) was a few per cent of the connect
+	// path. Only transports in use get a series.
+	byDuration [numTransports]atomic.Pointer[prometheus.Observer]
 
 	open, opened, closed, msgsIn, bytesIn, msgsOut, bytesOut,
 	slow, conflicts, heartbeats, refusedDesc *prometheus.Desc
@@ -195,10 +200,20 @@ func (m *Metrics) SessionClosed(transport string, code int, lifetime time.Durati
 	c.open.Add(-1)
 	c.closed.Add(1)
 	c.closedBy[codeIndex(code)].Add(1)
-	m.duration.WithLabelValues(transportNames[i]).Observe(lifetime.Seconds())
+	m.observer(i).Observe(lifetime.Seconds())
 }
 
 // MessagesIn implements sockjs.Metrics.
+// observer is transport i's duration histogram.
+func (m *Metrics) observer(i int) prometheus.Observer {
+	if o := m.byDuration[i].Load(); o != nil {
+		return *o
+	}
+	o := m.duration.WithLabelValues(transportNames[i]) // the same one, if two race
+	m.byDuration[i].Store(&o)
+	return o
+}
+
 func (m *Metrics) MessagesIn(transport string, count, bytes int) {
 	c := &m.byTransport[transportIndex(transport)]
 	c.msgsIn.Add(uint64(max(count, 0)))

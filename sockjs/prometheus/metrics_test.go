@@ -437,8 +437,8 @@ func TestLint(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
-	if n := testutil.CollectAndCount(m); n != 19 {
-		t.Errorf("%d samples, want 19 (10 with transport websocket or xhr, 8 reasons, 1 histogram)", n)
+	if n := testutil.CollectAndCount(m); n != 20 {
+		t.Errorf("%d samples, want 20 (10 with transport websocket or xhr, 9 reasons, 1 histogram)", n)
 	}
 }
 
@@ -461,8 +461,8 @@ func TestLabelsBounded(t *testing.T) {
 	if n := testutil.CollectAndCount(m, "sockjs_sessions_opened_total"); n != 2 {
 		t.Errorf("%d series of sockjs_sessions_opened_total, want 2 (websocket, other)", n)
 	}
-	if n := testutil.CollectAndCount(m, "sockjs_requests_refused_total"); n != 9 {
-		t.Errorf("%d series of sockjs_requests_refused_total, want 9", n)
+	if n := testutil.CollectAndCount(m, "sockjs_requests_refused_total"); n != 10 {
+		t.Errorf("%d series of sockjs_requests_refused_total, want 10 (9 reasons, other)", n)
 	}
 	want := `
 # HELP sockjs_sessions_open SockJS sessions open now, by the transport that opened them.
@@ -541,5 +541,25 @@ func TestConcurrent(t *testing.T) {
 		MessagesOut: 16000, BytesOut: 80000, Heartbeats: 8000}
 	if got != want {
 		t.Errorf("Total = %+v, want %+v", got, want)
+	}
+}
+
+// A session refused by Options.Authenticate is counted under its own
+// reason, not "other".
+func TestRefusedUnauthorized(t *testing.T) {
+	m := sockjsprom.New(nil, "")
+	m.Refused("unauthorized")
+	if got := m.Snapshot().Refused; got["unauthorized"] != 1 || got["other"] != 0 {
+		t.Fatalf("Refused = %v, want unauthorized 1, other 0", got)
+	}
+}
+
+// BenchmarkSessionClosed is what every session's end costs the metrics:
+// no label lookup, no allocation.
+func BenchmarkSessionClosed(b *testing.B) {
+	m := sockjsprom.New(nil, "")
+	b.ReportAllocs()
+	for b.Loop() {
+		m.SessionClosed("websocket", 1000, time.Second)
 	}
 }
