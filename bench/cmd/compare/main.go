@@ -56,9 +56,10 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.IdleSessions, "idle-sessions", 3000, "sessions held in the idle memory scenarios (at least 3000 for the targets)")
 	flag.StringVar(&o.Sources, "source", "127.0.0.1-127.0.0.16", "loopback source addresses for the load tool")
 	flag.BoolVar(&o.Pin, "pin", true, "pin servers to CPU 0 and the load tool to CPU 1 with taskset")
+	flag.StringVar(&o.Base, "base", "", "a git revision: adds the server 'base', bench/servers/sockjsd as of that revision, to compare the engine with an earlier one side by side")
 	flag.IntVar(&o.Nice, "nice", 0, "run servers and load tool at this niceness (e.g. -20, as root) so other processes on a shared machine disturb less")
 	flag.StringVar(&only, "only", "", "comma separated scenarios to run (default all): "+scenarioNames())
-	flag.StringVar(&serverList, "servers", strings.Join(allServers, ","), "comma separated servers to compare")
+	flag.StringVar(&serverList, "servers", strings.Join(knownServers, ","), "comma separated servers to compare")
 	flag.StringVar(&outPath, "out", "", "also write every measurement as JSON to this file")
 	flag.IntVar(&hold, "hold", 0, "instead of the comparison: hold this many websocket sessions and report the server's RSS and CPU")
 	flag.DurationVar(&holdFor, "hold-duration", 60*time.Second, "how long -hold holds the sessions")
@@ -92,7 +93,10 @@ func run(ctx context.Context) error {
 	if hold > 0 {
 		names = []string{holdServer}
 	}
-	tool, servers, err := buildServers(ctx, benchDir, tmp, names, logf)
+	if o.Base != "" && !slices.Contains(names, "base") {
+		names = append(names, "base")
+	}
+	tool, servers, err := buildServers(ctx, benchDir, tmp, names, o.Base, logf)
 	if err != nil {
 		return err
 	}

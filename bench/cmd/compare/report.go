@@ -70,15 +70,22 @@ func (c *comparer) print(w io.Writer, plan []*scenario, servers []*server) {
 		fmt.Fprintf(w, "WARNING: other processes took up to %.0f%% of a core during a measurement; rerun on a quiet machine.\n", worst)
 	}
 
-	fmt.Fprintln(w, "\ntargets for sockjsd:")
+	fmt.Fprintln(w, "\ntargets:")
 	for _, t := range targets {
 		sc := findScenario(plan, t.Scenario)
 		if sc == nil {
 			continue
 		}
-		ours, badOurs, _ := c.median(t.Scenario, "sockjsd")
+		who := t.Ours
+		if who == "" {
+			who = "sockjsd"
+		}
+		if !hasServer(servers, who) {
+			continue
+		}
+		ours, badOurs, _ := c.median(t.Scenario, who)
 		if badOurs > 0 || math.IsNaN(ours) {
-			fmt.Fprintf(w, "  %-40s %s\n", t.Desc, c.why(t.Scenario, "sockjsd"))
+			fmt.Fprintf(w, "  %-40s %s\n", t.Desc, c.why(t.Scenario, who))
 			continue
 		}
 		if t.Against == "" {
@@ -86,9 +93,18 @@ func (c *comparer) print(w io.Writer, plan []*scenario, servers []*server) {
 			fmt.Fprintf(w, "  %-40s %.2f %s  %s\n", t.Desc, ours, sc.Metric, verdict(ok))
 			continue
 		}
-		ref, badRef, _ := c.median(t.Scenario, t.Against)
+		refScenario := t.AgainstScenario
+		if refScenario == "" {
+			refScenario = t.Scenario
+		}
+		ref, badRef, _ := c.median(refScenario, t.Against)
 		if badRef > 0 || math.IsNaN(ref) || ref == 0 {
-			fmt.Fprintf(w, "  %-40s no reference: %s %s\n", t.Desc, t.Against, c.why(t.Scenario, t.Against))
+			fmt.Fprintf(w, "  %-40s no reference: %s %s\n", t.Desc, t.Against, c.why(refScenario, t.Against))
+			continue
+		}
+		if t.Above != 0 {
+			fmt.Fprintf(w, "  %-40s %s - %s %s = %+.2f %s  %s\n", t.Desc, who, t.Against, refScenario,
+				ours-ref, sc.Metric, verdict(ours-ref <= t.Above))
 			continue
 		}
 		ratio := ours / ref
@@ -96,9 +112,18 @@ func (c *comparer) print(w io.Writer, plan []*scenario, servers []*server) {
 		if sc.Better < 0 {
 			ok = ratio <= t.Ratio
 		}
-		fmt.Fprintf(w, "  %-40s sockjsd/%s = %.2f  (%s vs %s %s)  %s\n", t.Desc, t.Against, ratio,
+		fmt.Fprintf(w, "  %-40s %s/%s = %.2f  (%s vs %s %s)  %s\n", t.Desc, who, t.Against, ratio,
 			fmtValue(ours), fmtValue(ref), sc.Metric, verdict(ok))
 	}
+}
+
+func hasServer(servers []*server, name string) bool {
+	for _, s := range servers {
+		if s.Name == name && s.Unavailable == "" {
+			return true
+		}
+	}
+	return false
 }
 
 func findScenario(plan []*scenario, name string) *scenario {

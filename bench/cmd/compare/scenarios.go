@@ -53,8 +53,20 @@ type scenario struct {
 	Extra   bool // not in the default plan; run it with -only
 }
 
-var allServers = []string{"sockjsd", "bare", "igm", "node"}
-var sockjsServers = []string{"sockjsd", "igm", "node"}
+// knownServers are the servers -servers may name; the default plan runs
+// every one.
+var knownServers = []string{"sockjsd", "bare", "igm", "node", "hub", "shipped"}
+
+// base (with -base) is sockjsd as of an earlier revision: wherever sockjsd
+// takes part.
+
+// Who takes part in what: hub differs from sockjsd only in /broadcast.
+var (
+	allServers       = []string{"sockjsd", "base", "bare", "igm", "node", "shipped"}
+	sockjsServers    = []string{"sockjsd", "base", "igm", "node", "shipped"}
+	broadcastServers = []string{"sockjsd", "base", "bare", "igm", "node", "hub", "shipped"}
+	topicServers     = []string{"sockjsd", "base", "hub", "shipped"}
+)
 
 func msgsPerSec(r *benchResult) float64  { return r.MsgsPerSec }
 func connsPerSec(r *benchResult) float64 { return r.ConnsPerSec }
@@ -100,7 +112,7 @@ func scenarios() []*scenario {
 			},
 		},
 		{
-			Name: "ws-broadcast", Kind: "broadcast", Service: "broadcast", Servers: allServers,
+			Name: "ws-broadcast", Kind: "broadcast", Service: "broadcast", Servers: broadcastServers,
 			Metric: "deliveries/s", Value: msgsPerSec, Better: +1,
 			Args: func(o *options) []string {
 				return append(timed(o), "-transport", "websocket", "-sessions", "1000", "-inflight", "16", "-size", "64")
@@ -142,6 +154,15 @@ func scenarios() []*scenario {
 			},
 		},
 		{
+			// Idle sessions each subscribed to the one topic of the
+			// broadcast service (a map entry for sockjsd's own).
+			Name: "ws-idle-topic", Kind: "idle", Service: "broadcast", Servers: topicServers, Once: true,
+			Metric: "KiB/session", Value: rssPerSession, Better: -1,
+			Args: func(o *options) []string {
+				return []string{"-duration", "2s", "-transport", "websocket", "-verify=false", "-sessions", fmt.Sprint(o.IdleSessions)}
+			},
+		},
+		{
 			Name: "xhr-streaming-idle", Kind: "idle", Service: "echo", Servers: sockjsServers, Once: true,
 			Metric: "KiB/session", Value: rssPerSession, Better: -1,
 			Args: func(o *options) []string {
@@ -153,11 +174,16 @@ func scenarios() []*scenario {
 
 // target is one of the acceptance ratios for our server.
 type target struct {
-	Desc     string
-	Scenario string
-	Against  string  // server compared with; empty: an absolute bound
-	Ratio    float64 // ours/against must be ≥ Ratio (higher-better) or ≤ (lower-better)
-	Bound    float64 // absolute bound when Against is empty
+	Desc            string
+	Scenario        string
+	Ours            string  // the server held to it; empty: sockjsd
+	Against         string  // server compared with; empty: an absolute bound
+	AgainstScenario string  // the scenario of the comparison; empty: Scenario
+	Ratio           float64 // ours/against must be ≥ Ratio (higher-better) or ≤ (lower-better)
+	Bound           float64 // absolute bound when Against is empty
+	// Above, if not zero, replaces Ratio: ours may exceed against by at
+	// most this much (lower-better figures).
+	Above float64
 }
 
 var targets = []target{
@@ -165,6 +191,9 @@ var targets = []target{
 	{Desc: "websocket echo, 1 in flight ≥ 0.9× bare", Scenario: "ws-echo-1", Against: "bare", Ratio: 0.9},
 	{Desc: "broadcast fan-out ≥ 0.95× bare", Scenario: "ws-broadcast", Against: "bare", Ratio: 0.95},
 	{Desc: "connect rate ≥ 0.95× bare", Scenario: "ws-connect", Against: "bare", Ratio: 0.95},
+	{Desc: "cmd/sockjsd connect rate ≥ 0.95× bare", Scenario: "ws-connect", Ours: "shipped", Against: "bare", Ratio: 0.95},
+	{Desc: "hub broadcast ≥ 0.9× sockjsd's own", Scenario: "ws-broadcast", Ours: "hub", Against: "sockjsd", Ratio: 0.9},
+	{Desc: "idle in a topic ≤ plain idle + 1 KiB", Scenario: "ws-idle-topic", Ours: "hub", Against: "sockjsd", AgainstScenario: "ws-idle", Above: 1},
 	{Desc: "xhr-streaming echo ≥ 2× sockjs-node", Scenario: "xhr-streaming-echo", Against: "node", Ratio: 2},
 	{Desc: "xhr-polling echo ≥ 5× sockjs-node", Scenario: "xhr-polling-echo", Against: "node", Ratio: 5},
 	{Desc: "p99 echo latency ≤ bare's", Scenario: "ws-latency", Against: "bare", Ratio: 1},
@@ -182,4 +211,5 @@ type options struct {
 	Sources      string
 	Pin          bool
 	Nice         int
+	Base         string // git revision of the "base" server
 }

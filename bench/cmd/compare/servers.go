@@ -22,6 +22,9 @@ type server struct {
 	// cmd returns the command line that starts it listening on addr.
 	cmd func(addr string) []string
 	dir string // working directory
+	// logReady, if set, finds the listening address in a line the server
+	// logs to stderr (cmd/sockjsd), instead of its first stdout line.
+	logReady func(line string) (addr string, ok bool)
 	// Unavailable says why the server cannot be run, or is empty.
 	Unavailable string
 }
@@ -38,7 +41,7 @@ type proc struct {
 // buildServers builds the load tool and every server into dir. A server
 // that does not build is marked unavailable rather than stopping the
 // comparison (our engine may be mid-change).
-func buildServers(ctx context.Context, benchDir, dir string, names []string, logf func(string, ...any)) (tool string, servers []*server, err error) {
+func buildServers(ctx context.Context, benchDir, dir string, names []string, base string, logf func(string, ...any)) (tool string, servers []*server, err error) {
 	root := filepath.Dir(benchDir)
 	tool = filepath.Join(dir, "sockjs-bench")
 	logf("building cmd/sockjs-bench")
@@ -50,11 +53,14 @@ func buildServers(ctx context.Context, benchDir, dir string, names []string, log
 		"bare":    {Name: "bare", Desc: "bare gorilla/websocket, websocket transport only (bench/servers/bare)"},
 		"igm":     {Name: "igm", Desc: "igm/sockjs-go v3.0.3 (bench/servers/igm)"},
 		"node":    {Name: "node", Desc: "sockjs-node 0.3.24 on node " + nodeVersion(ctx) + " (bench/servers/node)"},
+		"hub":     {Name: "hub", Desc: "sockjsd with /broadcast through sockjs/hub (bench/servers/sockjsd -hub)"},
+		"base":    {Name: "base", Desc: "bench/servers/sockjsd as of " + base},
+		"shipped": {Name: "shipped", Desc: "cmd/sockjsd as shipped: chi, metrics, status board, logs at info, hub broadcast"},
 	}
 	for _, name := range names {
 		s, ok := all[name]
 		if !ok {
-			return "", nil, fmt.Errorf("unknown server %q (have sockjsd, bare, igm, node)", name)
+			return "", nil, fmt.Errorf("unknown server %q (have %s)", name, strings.Join(knownServers, ", "))
 		}
 		servers = append(servers, s)
 		if name == "node" {
@@ -72,14 +78,61 @@ func buildServers(ctx context.Context, benchDir, dir string, names []string, log
 			continue
 		}
 		bin := filepath.Join(dir, name)
-		logf("building bench/servers/%s", name)
-		if out, err := goBuild(ctx, benchDir, bin, "./servers/"+name); err != nil {
+		pkgDir, pkg, args := benchDir, "./servers/"+name, []string(nil)
+		switch name {
+		case "hub":
+			pkg, args = "./servers/sockjsd", []string{"-hub"}
+		case "base":
+			if base == "" {
+				s.Unavailable = "no -base revision given"
+				continue
+			}
+			src := filepath.Join(dir, "base-src")
+			logf("extracting %s into %s", base, src)
+			if err := extractRevision(ctx, root, base, src); err != nil {
+				s.Unavailable = err.Error()
+				continue
+			}
+			pkgDir, pkg = filepath.Join(src, "bench"), "./servers/sockjsd"
+		case "shipped":
+			// Everything on as a user starts it, the admin server on a
+			// port of its own.
+			pkgDir, pkg, args = root, "./cmd/sockjsd", []string{"-admin-addr", "127.0.0.1:0"}
+			s.logReady = sockjsdListening
+		}
+		logf("building %s", pkg)
+		if out, err := goBuild(ctx, pkgDir, bin, pkg); err != nil {
 			s.Unavailable = fmt.Sprintf("does not build: %s", lastLine(out))
 			continue
 		}
-		s.cmd = func(addr string) []string { return []string{bin, "-addr", addr} }
+		s.cmd = func(addr string) []string { return append([]string{bin, "-addr", addr}, args...) }
 	}
 	return tool, servers, nil
+}
+
+// extractRevision writes the tree of a git revision of the repository at
+// root into dir.
+func extractRevision(ctx context.Context, root, rev, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	archive := exec.CommandContext(ctx, "git", "-C", root, "archive", "--format=tar", rev)
+	untar := exec.CommandContext(ctx, "tar", "-x", "-C", dir)
+	pipe, err := archive.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	untar.Stdin = pipe
+	var stderr strings.Builder
+	archive.Stderr = &stderr
+	if err := untar.Start(); err != nil {
+		return err
+	}
+	if err := archive.Run(); err != nil {
+		_ = untar.Wait()
+		return fmt.Errorf("git archive %s: %v: %s", rev, err, strings.TrimSpace(stderr.String()))
+	}
+	return untar.Wait()
 }
 
 func goBuild(ctx context.Context, dir, out, pkg string) ([]byte, error) {
@@ -113,8 +166,14 @@ func (s *server) start(cpu string, nice int, logDir string) (*proc, error) {
 		return nil, err
 	}
 	defer logFile.Close()
-	cmd.Stderr = logFile
-	stdout, err := cmd.StdoutPipe()
+	var stdout io.ReadCloser
+	if s.logReady != nil {
+		cmd.Stdout = logFile
+		stdout, err = cmd.StderrPipe()
+	} else {
+		cmd.Stderr = logFile
+		stdout, err = cmd.StdoutPipe()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -125,16 +184,30 @@ func (s *server) start(cpu string, nice int, logDir string) (*proc, error) {
 	setAutogroupNice(cmd.Process.Pid, nice)
 	// nice and taskset exec the server, so the pid is the server's own.
 	p := &proc{srv: s, cmd: cmd, PID: cmd.Process.Pid, log: logPath}
+	ready := s.logReady
+	if ready == nil {
+		ready = func(line string) (string, bool) {
+			return strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+		}
+	}
 	lines := make(chan string, 1)
 	go func() {
 		br := bufio.NewReader(stdout)
-		line, _ := br.ReadString('\n')
-		lines <- line
+		// The first line, or with logReady the first that names the
+		// address (at most 100 lines in).
+		for i := 0; ; i++ {
+			line, err := br.ReadString('\n')
+			_, _ = io.WriteString(logFile, line)
+			if _, ok := ready(line); ok || s.logReady == nil || err != nil || i == 100 {
+				lines <- line
+				break
+			}
+		}
 		_, _ = io.Copy(logFile, br)
 	}()
 	select {
 	case line := <-lines:
-		addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+		addr, ok := ready(line)
 		if !ok {
 			p.stop()
 			return nil, fmt.Errorf("%s: did not start (first line %q; see %s)", s.Name, line, logPath)
@@ -228,4 +301,18 @@ func setAutogroupNice(pid, nice int) {
 		return
 	}
 	_ = os.WriteFile(fmt.Sprintf("/proc/%d/autogroup", pid), []byte(fmt.Sprint(nice)), 0)
+}
+
+// sockjsdListening finds the address in cmd/sockjsd's log line
+// `msg="sockjsd listening" url=http://127.0.0.1:PORT/`.
+func sockjsdListening(line string) (string, bool) {
+	if !strings.Contains(line, "sockjsd listening") {
+		return "", false
+	}
+	_, url, ok := strings.Cut(line, "url=http://")
+	if !ok {
+		return "", false
+	}
+	addr, _, _ := strings.Cut(url, "/")
+	return addr, addr != ""
 }

@@ -17,12 +17,19 @@ import (
 	"time"
 )
 
+// addr is every server's -addr.
+var addr = flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
+
 // Main parses -addr, serves h (plus GET /debug/goroutines) on it, prints
 // "listening on ADDR" once the listener is ready, and returns after
 // SIGINT or SIGTERM.
+//
+// A server with flags of its own defines them, calls flag.Parse itself and
+// then Main.
 func Main(name string, h http.Handler) {
-	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
-	flag.Parse()
+	if !flag.Parsed() {
+		flag.Parse()
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatalf("%s: %v", name, err)

@@ -1,21 +1,32 @@
 // Command sockjsd-bench is the comparison's build of our own server: the
 // sockjs package with default options, an echo service on /echo and a
 // broadcast service (every message to every open session) on /broadcast.
+// With -hub the broadcast goes through one topic of sockjs/hub, as
+// cmd/sockjsd's does; without, through a map of the sessions.
 package main
 
 import (
+	"flag"
 	"net/http"
 	"sync"
 
 	"github.com/sockjsd/sockjsd/bench/internal/benchserver"
 	"github.com/sockjsd/sockjsd/sockjs"
+	"github.com/sockjsd/sockjsd/sockjs/hub"
 )
 
 func main() {
+	useHub := flag.Bool("hub", false, "broadcast through a sockjs/hub topic")
+	flag.Parse()
 	mux := http.NewServeMux()
 	mux.Handle("/echo/", sockjs.New("/echo", echo, nil))
-	b := &broadcast{sessions: map[*sockjs.Session]struct{}{}}
-	mux.Handle("/broadcast/", sockjs.New("/broadcast", b.serve, nil))
+	var serve sockjs.HandlerFunc
+	if *useHub {
+		serve = (&hubBroadcast{hub.New(nil)}).serve
+	} else {
+		serve = (&broadcast{sessions: map[*sockjs.Session]struct{}{}}).serve
+	}
+	mux.Handle("/broadcast/", sockjs.New("/broadcast", serve, nil))
 	benchserver.Main("sockjsd", mux)
 }
 
@@ -61,6 +72,26 @@ func (b *broadcast) serve(s *sockjs.Session) {
 		b.mu.Unlock()
 		for _, t := range targets {
 			_ = t.Send(msg) // never blocks; a slow client is closed by the server
+		}
+	}
+}
+
+// hubBroadcast is cmd/sockjsd's broadcast service: one topic, a publisher
+// that waits for its readers.
+type hubBroadcast struct{ h *hub.Hub }
+
+func (b *hubBroadcast) serve(s *sockjs.Session) {
+	ctx := s.Context()
+	if _, err := b.h.Subscribe(ctx, s, "broadcast", nil); err != nil {
+		return
+	}
+	for {
+		msg, err := s.Recv(ctx)
+		if err != nil {
+			return
+		}
+		if _, err := b.h.Publish(ctx, "broadcast", msg); err != nil {
+			return
 		}
 	}
 }
