@@ -24,6 +24,10 @@
 // Topic names are 1 to MaxTopicLen bytes of UTF-8 with no control
 // characters (CheckTopic); the hub gives no character a meaning.
 //
+//	sub, err := h.Subscribe(ctx, s, "room:42", nil)
+//	pos, err := h.Publish(ctx, "room:42", "hello") // to every subscriber, on every node
+//	err = sub.Unsubscribe(ctx)                     // or h.Unsubscribe(ctx, s, "room:42")
+//
 // # Backpressure
 //
 // Publish waits while a subscriber's send queue is full
@@ -43,6 +47,10 @@
 // the hub knows a session (Subscribe, or Add for a session in no topic),
 // SendToUser reaches every session of its user, CloseUser closes them
 // (logout), UserSessions lists them and Users counts every user's.
+//
+//	h.Add(ctx, s) // s is in no topic, yet reachable by user
+//	h.SendToUser(ctx, "ann", `{"from":"bob","text":"psst"}`) // every tab of ann's
+//	h.CloseUser(ctx, "ann", 4000, "Logged out")              // all of them
 //
 // # Presence
 //
@@ -69,12 +77,31 @@
 // Position with no epoch asks for whatever the topic keeps: history on
 // join. Clients learn positions through a Format that sends them along.
 //
+//	h := hub.New(&hub.Options{History: func(topic string) hub.HistoryPolicy {
+//		return hub.HistoryPolicy{Size: 50, TTL: time.Hour}
+//	}})
+//	// A client back after a drop, with the last position it saw:
+//	_, err := h.Subscribe(ctx, s, "news", &hub.SubscribeOptions{
+//		Since:  &hub.Position{Offset: 41, Epoch: epoch},
+//		Format: func(m hub.Message) string { return fmt.Sprintf("%d %s %s", m.Offset, m.Epoch, m.Data) },
+//	})
+//	if errors.Is(err, hub.ErrUnrecoverable) {
+//		// too old, or the stream was lost: reload, subscribe without Since
+//	}
+//
 // # Brokers
 //
 // The Broker carries topics, users, presence and history. The default is
 // in memory, for one process; a Broker on Redis or NATS (see the Broker
 // documentation for what it must do) spreads them over several processes
 // with no change to the application.
+//
+// # The demo
+//
+// cmd/sockjsd's /chat service (cmd/sockjsd/chat.go) is a chat on a hub,
+// with its protocol: rooms, who is here, "X joined" and "X left", the
+// last 50 messages of a room on join, and private messages. The demo page
+// sockjsd serves is its client.
 //
 // # Concurrency
 //
