@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -18,22 +19,39 @@ import (
 type pollers struct {
 	urls   []string
 	client *http.Client
+	perSub float64 // heap bytes the subscriptions hold, per session
 }
 
+// newPollers opens n sessions and subscribes them to topic, measuring the
+// heap the subscriptions hold per session: what being in one topic adds
+// to an idle session.
 func newPollers(b *testing.B, e *env, h *hub.Hub, topic string, n int) *pollers {
 	b.Helper()
 	p := &pollers{client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}}
 	b.Cleanup(p.client.CloseIdleConnections)
+	sessions := make([]*sockjs.Session, n)
 	for i := range n {
 		url := fmt.Sprintf("%s/hub/000/b%d-%d/xhr", e.url, ids.Add(1), i)
 		p.post(b, url, "o\n")
-		s := e.session()
+		sessions[i] = e.session()
+		p.urls = append(p.urls, url)
+	}
+	before := heap()
+	for _, s := range sessions {
 		if _, err := h.Subscribe(bg, s, topic, nil); err != nil {
 			b.Fatal(err)
 		}
-		p.urls = append(p.urls, url)
 	}
+	p.perSub = float64(heap()-before) / float64(n)
 	return p
+}
+
+// heap returns the bytes in use on the heap after a collection.
+func heap() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }
 
 func (p *pollers) post(b *testing.B, url, want string) {
@@ -73,7 +91,7 @@ func (p *pollers) drain(b *testing.B) {
 // with room in its queue: the hub's fan-out and the sessions' queueing,
 // without the network (drains happen with the timer stopped). ns/sub is
 // the cost per subscriber; allocs/op, the allocations of one publish to
-// all n.
+// all n; hub-B/session, the memory a session's subscription holds.
 func BenchmarkPublish(b *testing.B) {
 	for _, n := range []int{100, 10000} {
 		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
@@ -107,6 +125,7 @@ func BenchmarkPublish(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/sub")
+			b.ReportMetric(p.perSub, "hub-B/session")
 		})
 	}
 }
