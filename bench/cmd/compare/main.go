@@ -56,6 +56,7 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.IdleSessions, "idle-sessions", 3000, "sessions held in the idle memory scenarios (at least 3000 for the targets)")
 	flag.StringVar(&o.Sources, "source", "127.0.0.1-127.0.0.16", "loopback source addresses for the load tool")
 	flag.BoolVar(&o.Pin, "pin", true, "pin servers to CPU 0 and the load tool to CPU 1 with taskset")
+	flag.StringVar(&o.ShippedFlags, "shipped-flags", "", "flags for the server 'shipped' (cmd/sockjsd), space separated, after -addr and -admin-addr 127.0.0.1:0, e.g. \"-metrics=false\"")
 	flag.StringVar(&o.Base, "base", "", "a git revision: adds the server 'base', bench/servers/sockjsd as of that revision, to compare the engine with an earlier one side by side")
 	flag.IntVar(&o.Nice, "nice", 0, "run servers and load tool at this niceness (e.g. -20, as root) so other processes on a shared machine disturb less")
 	flag.StringVar(&only, "only", "", "comma separated scenarios to run (default all): "+scenarioNames())
@@ -96,7 +97,7 @@ func run(ctx context.Context) error {
 	if o.Base != "" && !slices.Contains(names, "base") {
 		names = append(names, "base")
 	}
-	tool, servers, err := buildServers(ctx, benchDir, tmp, names, o.Base, logf)
+	tool, servers, err := buildServers(ctx, benchDir, tmp, names, o.Base, strings.Fields(o.ShippedFlags), logf)
 	if err != nil {
 		return err
 	}

@@ -212,4 +212,5 @@ type options struct {
 	Pin          bool
 	Nice         int
 	Base         string // git revision of the "base" server
+	ShippedFlags string // more flags for "shipped"
 }

@@ -41,7 +41,7 @@ type proc struct {
 // buildServers builds the load tool and every server into dir. A server
 // that does not build is marked unavailable rather than stopping the
 // comparison (our engine may be mid-change).
-func buildServers(ctx context.Context, benchDir, dir string, names []string, base string, logf func(string, ...any)) (tool string, servers []*server, err error) {
+func buildServers(ctx context.Context, benchDir, dir string, names []string, base string, shippedFlags []string, logf func(string, ...any)) (tool string, servers []*server, err error) {
 	root := filepath.Dir(benchDir)
 	tool = filepath.Join(dir, "sockjs-bench")
 	logf("building cmd/sockjs-bench")
@@ -55,7 +55,7 @@ func buildServers(ctx context.Context, benchDir, dir string, names []string, bas
 		"node":    {Name: "node", Desc: "sockjs-node 0.3.24 on node " + nodeVersion(ctx) + " (bench/servers/node)"},
 		"hub":     {Name: "hub", Desc: "sockjsd with /broadcast through sockjs/hub (bench/servers/sockjsd -hub)"},
 		"base":    {Name: "base", Desc: "bench/servers/sockjsd as of " + base},
-		"shipped": {Name: "shipped", Desc: "cmd/sockjsd as shipped: chi, metrics, status board, logs at info, hub broadcast"},
+		"shipped": {Name: "shipped", Desc: "cmd/sockjsd as shipped: chi, metrics, status board, logs at info, hub broadcast " + strings.Join(shippedFlags, " ")},
 	}
 	for _, name := range names {
 		s, ok := all[name]
@@ -97,7 +97,7 @@ func buildServers(ctx context.Context, benchDir, dir string, names []string, bas
 		case "shipped":
 			// Everything on as a user starts it, the admin server on a
 			// port of its own.
-			pkgDir, pkg, args = root, "./cmd/sockjsd", []string{"-admin-addr", "127.0.0.1:0"}
+			pkgDir, pkg, args = root, "./cmd/sockjsd", append([]string{"-admin-addr", "127.0.0.1:0"}, shippedFlags...)
 			s.logReady = sockjsdListening
 		}
 		logf("building %s", pkg)
