@@ -123,9 +123,10 @@ func run(ctx context.Context, cfg config, logOut io.Writer, ready func(listening
 			return fmt.Errorf("%s and %s: %w", cfg.name("tls-cert"), cfg.name("tls-key"), err)
 		}
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		// HTTP/2 and HTTP/1.1, by ALPN. Browsers open websockets on an
-		// HTTP/1.1 connection of their own: extended CONNECT (RFC 8441)
-		// is not offered.
+		// HTTP/2 and HTTP/1.1, by ALPN. Go's HTTP/2 server offers
+		// extended CONNECT (RFC 8441) only with GODEBUG=http2xconnect=1;
+		// without it browsers open websockets on an HTTP/1.1 connection
+		// of their own. The websocket transports serve both.
 		srv.Protocols = new(http.Protocols)
 		srv.Protocols.SetHTTP1(true)
 		srv.Protocols.SetHTTP2(true)
