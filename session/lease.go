@@ -142,7 +142,8 @@ func (l *Lease) holdsLocked() bool { return l.s.leased && l.s.leaseGen == l.gen 
 // Next fills b with the next frame for the client, or leaves b.Kind ==
 // FrameNone when there is nothing to send now: the receiver then waits for
 // its wake function, its heartbeat or the end of its connection. heartbeat
-// asks for an "h" frame when there is nothing else to send.
+// asks for an "h" frame when there is nothing else to send; the session
+// gives none while its heartbeat is off (see SetHeartbeat).
 //
 // b.Final says that the frame ends the receiver's response, as the lease's
 // mode has it: the lease is then already released, in the same step that
@@ -174,7 +175,7 @@ func (l *Lease) Next(b *Batch, heartbeat bool) error {
 		b.Kind = FrameClose
 		b.Code, b.Reason = s.code, s.reason
 		b.Final = true
-	case heartbeat:
+	case heartbeat && !s.noHeartbeat:
 		b.Kind = FrameHeartbeat
 	default:
 		s.mu.Unlock()

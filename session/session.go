@@ -93,6 +93,7 @@ type Session struct {
 	mu          sync.Mutex // guards every field below; leaf lock
 	state       state
 	openSent    bool     // the open frame has been handed to a receiver
+	noHeartbeat bool     // SetHeartbeat(false): Next hands out no "h" frame
 	forgotten   bool     // expired or stopped: the disconnect timer never runs again
 	outbox      []string // messages not yet handed to a receiver
 	outboxBytes int
@@ -167,6 +168,26 @@ func signal(c chan struct{}) {
 	select {
 	case c <- struct{}{}:
 	default:
+	}
+}
+
+// SetHeartbeat turns the session's heartbeat frames on or off; they are
+// on from the start. Off, Lease.Next hands out no "h" frame even when the
+// receiver asks for one, on every transport: for an application that keeps
+// the connection busy itself (STOMP heart-beats), for which the frames are
+// waste. A receiver that has nothing to send then waits for a message or
+// the close; a polling response lasts until one comes, so an application
+// that turns the heartbeat off sends something at least as often itself.
+// Turned back on, a waiting receiver is woken, so that a heartbeat that
+// came due meanwhile goes out at once rather than after the next message.
+func (s *Session) SetHeartbeat(enabled bool) {
+	s.mu.Lock()
+	was := !s.noHeartbeat
+	s.noHeartbeat = !enabled
+	wake := s.wake
+	s.mu.Unlock()
+	if enabled && !was && wake != nil {
+		wake()
 	}
 }
 

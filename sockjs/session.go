@@ -125,6 +125,17 @@ func (s *Session) SendContext(ctx context.Context, msg string) error {
 	return err
 }
 
+// SetHeartbeat turns the session's heartbeat frames ("h", every
+// Options.Heartbeat while the client's connection is idle) on or off, on
+// whatever transport carries it; they start on. An application that keeps
+// the connection busy itself, as STOMP heart-beats do, turns them off: two
+// heartbeats are waste, and on the HTTP transports each costs a response.
+// The websocket transports still ping, so a dead connection is still
+// found. With the heartbeat off, an idle polling request stays open until
+// a message comes, so turn it off only when the application sends
+// something more often than a proxy's idle timeout.
+func (s *Session) SetHeartbeat(enabled bool) { s.s.SetHeartbeat(enabled) }
+
 // Recv waits for the next message from the client. It returns
 // ErrSessionClosed once the session is closed, or ctx's error.
 func (s *Session) Recv(ctx context.Context) (string, error) { return s.s.Recv(ctx) }

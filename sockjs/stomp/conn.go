@@ -320,11 +320,8 @@ func (c *conn) connect(f *Frame) error {
 	c.hb.start()
 	if send > 0 {
 		// STOMP heart-beats keep the connection busy now: SockJS's own
-		// would be waste, as Spring also finds. The method is the Session
-		// API's once it has one; until then both run.
-		if hs, ok := any(c.s).(interface{ SetHeartbeat(bool) }); ok {
-			hs.SetHeartbeat(false)
-		}
+		// would be waste, as Spring also finds.
+		c.s.SetHeartbeat(false)
 	}
 	return nil
 }
