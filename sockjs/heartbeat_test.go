@@ -17,24 +17,34 @@ import (
 
 const testHeartbeat = 300 * time.Millisecond
 
+// wsTestHeartbeat is the websocket's heartbeat in these tests. A session
+// with its "h" frames off still gets a ping every heartbeat, and a client
+// that does not answer within PongTimeout (never more than the heartbeat)
+// is closed as dead (1006 to the client). At 300 ms a race-built client
+// on a loaded machine missed that window now and then; a second leaves it
+// room.
+const wsTestHeartbeat = time.Second
+
 // heartbeatHandler turns the heartbeat off on "off" (answering "off", and
-// "tick" after several heartbeats' time), and on again on "on", after a
-// while, so that a receiver is already waiting when it happens.
-func heartbeatHandler(s *sockjs.Session) {
-	for {
-		m, err := s.Recv(context.Background())
-		if err != nil {
-			return
-		}
-		switch m {
-		case "off":
-			s.SetHeartbeat(false)
-			_ = s.Send("off")
-			// Not a sleep: xhr_send waits a moment for the handler to
-			// come back to Recv.
-			time.AfterFunc(5*testHeartbeat, func() { _ = s.Send("tick") })
-		case "on":
-			time.AfterFunc(3*testHeartbeat, func() { s.SetHeartbeat(true) })
+// "tick" after four heartbeats' time), and on again on "on", after two,
+// so that a receiver is already waiting when it happens.
+func heartbeatHandler(hb time.Duration) sockjs.HandlerFunc {
+	return func(s *sockjs.Session) {
+		for {
+			m, err := s.Recv(context.Background())
+			if err != nil {
+				return
+			}
+			switch m {
+			case "off":
+				s.SetHeartbeat(false)
+				_ = s.Send("off")
+				// Not a sleep: xhr_send waits a moment for the handler to
+				// come back to Recv.
+				time.AfterFunc(4*hb, func() { _ = s.Send("tick") })
+			case "on":
+				time.AfterFunc(2*hb, func() { s.SetHeartbeat(true) })
+			}
 		}
 	}
 }
@@ -49,8 +59,11 @@ type frameReader interface {
 // transport while messages still do; turned on again, the heartbeat comes
 // back, also to a polling request that was already waiting.
 func TestSetHeartbeatEveryTransport(t *testing.T) {
-	srv := sockjs.New("/hb", heartbeatHandler, &sockjs.Options{Heartbeat: testHeartbeat})
-	base := serve(t, srv) + "/hb/000/"
+	newBase := func(hb time.Duration) string {
+		srv := sockjs.New("/hb", heartbeatHandler(hb), &sockjs.Options{Heartbeat: hb, PongTimeout: hb})
+		return serve(t, srv) + "/hb/000/"
+	}
+	base, wsBase := newBase(testHeartbeat), newBase(wsTestHeartbeat)
 	tests := []struct {
 		name string
 		open func(t *testing.T, url string) frameReader
@@ -65,7 +78,11 @@ func TestSetHeartbeatEveryTransport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := tt.open(t, base+newID()+"/")
+			b := base
+			if tt.name == "websocket" {
+				b = wsBase
+			}
+			c := tt.open(t, b+newID()+"/")
 			if got := c.next(t); got != "o" {
 				t.Fatalf("first frame %q, want o", got)
 			}
@@ -76,12 +93,12 @@ func TestSetHeartbeatEveryTransport(t *testing.T) {
 			if got := c.next(t); got != `a["off"]` {
 				t.Fatalf("got %q, want the answer to off", got)
 			}
-			// Five heartbeats pass before the tick: none of them is sent.
+			// Four heartbeats pass before the tick: none of them is sent.
 			if got := c.next(t); got != `a["tick"]` {
 				t.Fatalf("heartbeat off: got %q, want the tick and no h before it", got)
 			}
 			if ws, ok := c.(*wsReader); ok && ws.pings.Load() < 3 {
-				t.Errorf("websocket: %d pings over five heartbeats with the h frames off, want them to go on", ws.pings.Load())
+				t.Errorf("websocket: %d pings over four heartbeats with the h frames off, want them to go on", ws.pings.Load())
 			}
 			c.send(t, "on")
 			if got := c.next(t); got != "h" {
@@ -105,7 +122,11 @@ func openWS(t *testing.T, url string) frameReader {
 	return r
 }
 
-func (r *wsReader) next(t *testing.T) string { t.Helper(); return readWS(t, r.c) }
+func (r *wsReader) next(t *testing.T) string {
+	t.Helper()
+	_ = r.c.SetReadDeadline(time.Now().Add(5 * wsTestHeartbeat))
+	return readWS(t, r.c)
+}
 
 func (r *wsReader) send(t *testing.T, msg string) {
 	t.Helper()
