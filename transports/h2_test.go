@@ -14,7 +14,7 @@ import (
 
 // A CONNECT over HTTP/1.1 is no websocket handshake: 400, saying why.
 func TestWebsocketConnectOverHTTP1(t *testing.T) {
-	e := newTransportEnv(t, nil)
+	e := newEnv(t, nil)
 	req, _ := http.NewRequest(http.MethodConnect, e.sessionURL(e.newID("h1c"), "websocket"), nil)
 	resp, err := e.client.Do(req)
 	if err != nil {

@@ -3,10 +3,14 @@ package transports_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,9 +194,10 @@ func (s harnessSession) Send(msg string) error {
 	return err
 }
 
-// newTransportEnv is newEnv over the harness: the same application and
-// helpers, with transports.Set serving the requests and no sockjs.Server.
-func newTransportEnv(t testing.TB, opts *harnessOptions) *env {
+// newEnv starts the harness with opts (nil: defaults) and the test
+// application (env.handle) under httptest. It is shut down and closed
+// when the test ends.
+func newEnv(t testing.TB, opts *harnessOptions) *env {
 	t.Helper()
 	e := &env{t: t, ended: make(map[string]endInfo), metrics: &recMetrics{}}
 	h := newHarness(opts, e.handle, e.metrics)
@@ -200,3 +205,204 @@ func newTransportEnv(t testing.TB, opts *harnessOptions) *env {
 	e.start()
 	return e
 }
+
+// ioTimeout bounds every single read or request of the tests.
+const ioTimeout = 5 * time.Second
+
+// env is the harness under httptest with an application that echoes and
+// obeys a few commands, and records how each session ended.
+type env struct {
+	t        testing.TB
+	handler  http.Handler
+	shutdown func(context.Context) error
+	ts       *httptest.Server
+	tr       *http.Transport
+	client   *http.Client
+	base     string // the server's URL, prefix included
+	ids      atomic.Int64
+
+	live    atomic.Int32 // application handlers running
+	mu      sync.Mutex
+	ended   map[string]endInfo // by session id (not for raw websocket)
+	metrics *recMetrics
+}
+
+type endInfo struct {
+	code    int
+	reason  string
+	sendErr error // the error of the Send that ended a flood
+	flood   time.Duration
+}
+
+// start serves e.handler under httptest until the test ends.
+func (e *env) start() {
+	t := e.t
+	e.ts = httptest.NewServer(e.handler)
+	e.tr = &http.Transport{MaxIdleConnsPerHost: 16}
+	e.client = &http.Client{Transport: e.tr, Timeout: 2 * ioTimeout}
+	e.base = e.ts.URL + "/echo"
+	t.Cleanup(e.close)
+}
+
+func (e *env) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	_ = e.shutdown(ctx)
+	e.tr.CloseIdleConnections()
+	e.ts.Close()
+}
+
+// newID returns a fresh session id starting with prefix.
+func (e *env) newID(prefix string) string {
+	return fmt.Sprintf("%s%d", prefix, e.ids.Add(1))
+}
+
+func (e *env) sessionURL(id, transport string) string {
+	return e.base + "/000/" + id + "/" + transport
+}
+
+// handle is the application. Sessions whose id starts with "stuck" never
+// read; others echo every message, except commands:
+//
+//	burst N SIZE [DELAYMS]  send N messages of SIZE bytes ("0001:xxx…")
+//	flood SIZE              send SIZE-byte messages until Send fails
+//	close CODE              close the session with CODE, "bye"
+//
+// appSession is what the application uses of a session (harnessSession).
+type appSession interface {
+	ID() string
+	Context() context.Context
+	Recv(ctx context.Context) (string, error)
+	Send(msg string) error
+	Close(code int, reason string) error
+	CloseStatus() (code int, reason string, closed bool)
+}
+
+func (e *env) handle(s appSession) {
+	e.live.Add(1)
+	defer e.live.Add(-1)
+	var info endInfo
+	defer func() {
+		info.code, info.reason, _ = s.CloseStatus()
+		e.mu.Lock()
+		e.ended[s.ID()] = info
+		e.mu.Unlock()
+	}()
+	if strings.HasPrefix(s.ID(), "stuck") {
+		<-s.Context().Done()
+		return
+	}
+	for {
+		msg, err := s.Recv(context.Background())
+		if err != nil {
+			return
+		}
+		f := strings.Fields(msg)
+		switch {
+		case len(f) >= 3 && f[0] == "burst":
+			n, _ := strconv.Atoi(f[1])
+			size, _ := strconv.Atoi(f[2])
+			delay := 0
+			if len(f) > 3 {
+				delay, _ = strconv.Atoi(f[3])
+			}
+			go func() {
+				for i := range n {
+					_ = s.Send(burstMessage(i, size))
+					time.Sleep(time.Duration(delay) * time.Millisecond)
+				}
+			}()
+		case len(f) == 2 && f[0] == "flood":
+			size, _ := strconv.Atoi(f[1])
+			m := strings.Repeat("f", size)
+			start := time.Now()
+			for {
+				if err := s.Send(m); err != nil {
+					info.sendErr, info.flood = err, time.Since(start)
+					break
+				}
+			}
+		case len(f) == 2 && f[0] == "close":
+			code, _ := strconv.Atoi(f[1])
+			_ = s.Close(code, "bye")
+		default:
+			_ = s.Send(msg)
+		}
+	}
+}
+
+func burstMessage(i, size int) string {
+	m := fmt.Sprintf("%04d:", i)
+	return m + strings.Repeat("x", max(0, size-len(m)))
+}
+
+// waitEnded waits for the application handler of session id to return.
+func (e *env) waitEnded(id string, within time.Duration) endInfo {
+	e.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		e.mu.Lock()
+		info, ok := e.ended[id]
+		e.mu.Unlock()
+		if ok {
+			return info
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("session %s: handler still running after %v", id, within)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitNoHandlers waits for every application handler to return.
+func (e *env) waitNoHandlers(within time.Duration) {
+	e.t.Helper()
+	deadline := time.Now().Add(within)
+	for e.live.Load() != 0 {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d application handlers still running after %v\n%s", e.live.Load(), within, allStacks())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// ---- metrics ----
+
+type recMetrics struct {
+	mu        sync.Mutex
+	closed    map[int]int
+	slow      int
+	conflicts int
+	refused   map[string]int
+}
+
+func (m *recMetrics) SessionOpened(string) {}
+func (m *recMetrics) SessionClosed(_ string, code int, _ time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed == nil {
+		m.closed = map[int]int{}
+	}
+	m.closed[code]++
+}
+func (m *recMetrics) MessagesIn(string, int, int)  {}
+func (m *recMetrics) MessagesOut(string, int, int) {}
+func (m *recMetrics) SlowClient(string) {
+	m.mu.Lock()
+	m.slow++
+	m.mu.Unlock()
+}
+func (m *recMetrics) Refused(reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.refused == nil {
+		m.refused = map[string]int{}
+	}
+	m.refused[reason]++
+}
+func (m *recMetrics) ReceiverConflict(string) {
+	m.mu.Lock()
+	m.conflicts++
+	m.mu.Unlock()
+}
+func (m *recMetrics) Heartbeat(string) {}

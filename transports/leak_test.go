@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockjsd/sockjsd/sockjs"
+	"github.com/sockjsd/sockjsd/internal/closecode"
 )
 
 // stableGoroutines waits (up to a second) for goroutines of earlier tests
@@ -62,7 +62,7 @@ const goingAway = `c[1001,"Server shutting down"]`
 // was before the server started.
 func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	baseline := stableGoroutines()
-	e := newEnv(t, &sockjs.Options{
+	e := newEnv(t, &harnessOptions{
 		Heartbeat:       5 * time.Second, // pending polls must wait for the shutdown
 		DisconnectDelay: 300 * time.Millisecond,
 		WriteTimeout:    300 * time.Millisecond,
@@ -180,8 +180,8 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 				break
 			}
 		}
-		if _, closed, err := hx.next(); !closed || err != nil {
-			t.Errorf("hixie: no closing frame after c[1001]: %v", err)
+		if _, closed, err := hx.next(); !closed || !hx.closing || err != nil {
+			t.Errorf("hixie: no closing frame after c[1001] (closed %v): %v", closed, err)
 		}
 	})
 	hxGone := e.dialHixie(t, e.sessionURL(e.newID("hx"), "websocket"))
@@ -216,7 +216,7 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 // Without Shutdown: every goroutine a session starts ends with the
 // session, however the session ends.
 func TestSessionGoroutinesEndWithSession(t *testing.T) {
-	e := newTransportEnv(t, &harnessOptions{
+	e := newEnv(t, &harnessOptions{
 		Heartbeat:       50 * time.Millisecond,
 		DisconnectDelay: 100 * time.Millisecond,
 		WriteTimeout:    300 * time.Millisecond,
@@ -231,7 +231,7 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 			e.mustPoll(id, "xhr", "o")
 			e.mustSend(id, "a")
 			e.mustPoll(id, "xhr", `a["a"]`)
-			if info := e.waitEnded(id, ioTimeout); info.code != sockjs.CodeTimedOut {
+			if info := e.waitEnded(id, ioTimeout); info.code != closecode.TimedOut {
 				t.Errorf("closed with %d, want 1006", info.code)
 			}
 		}},
@@ -246,7 +246,7 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 			}
 			// 1002 when the poll attached before the abort; under heavy
 			// load it may not have, and the session times out instead.
-			if info := e.waitEnded(id, ioTimeout); info.code != sockjs.CodeInterrupted && info.code != sockjs.CodeTimedOut {
+			if info := e.waitEnded(id, ioTimeout); info.code != closecode.Interrupted && info.code != closecode.TimedOut {
 				t.Errorf("closed with %d, want 1002 (or 1006)", info.code)
 			}
 		}},
@@ -357,7 +357,7 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 			e.mustSend(id, "a")
 			s.mustNext(t, `a["a"]`)
 			s.close()
-			if info := e.waitEnded(id, ioTimeout); info.code != sockjs.CodeInterrupted {
+			if info := e.waitEnded(id, ioTimeout); info.code != closecode.Interrupted {
 				t.Errorf("closed with %d, want 1002", info.code)
 			}
 		}}, struct {
@@ -416,14 +416,14 @@ func TestSessionEndsWhenFirstRequestFails(t *testing.T) {
 			t.Run(kind+"/"+writer, func(t *testing.T) {
 				var ended sync.WaitGroup
 				ended.Add(1)
-				srv := sockjs.New("/echo", func(s *sockjs.Session) {
+				srv := newHarness(&harnessOptions{DisconnectDelay: delay}, func(s appSession) {
 					defer ended.Done()
 					for {
 						if _, err := s.Recv(context.Background()); err != nil {
 							return
 						}
 					}
-				}, &sockjs.Options{DisconnectDelay: delay})
+				}, &recMetrics{})
 				defer func() {
 					ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 					defer cancel()
@@ -449,5 +449,28 @@ func TestSessionEndsWhenFirstRequestFails(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// allStacks returns every goroutine's stack, for a failure message.
+func allStacks() string {
+	buf := make([]byte, 1<<20)
+	return string(buf[:runtime.Stack(buf, true)])
+}
+
+// waitGoroutines waits until no more than baseline goroutines run, and
+// fails with every stack when that does not happen within d.
+func waitGoroutines(t testing.TB, baseline int, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= baseline {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines still running %v later, baseline %d:\n%s", n, d, baseline, allStacks())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -18,7 +18,7 @@ const conflictFrame = `c[2010,"Another connection still open"]`
 // A second receiver on a session whose receiver is attached gets the 2010
 // close frame in its transport's framing, and the first keeps working.
 func TestConflict2010(t *testing.T) {
-	e := newTransportEnv(t, nil)
+	e := newEnv(t, nil)
 	for _, kind := range []string{"xhr", "jsonp", "xhr_streaming", "eventsource", "htmlfile"} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
@@ -57,7 +57,7 @@ func TestConflict2010(t *testing.T) {
 // Polls that follow polls never conflict: the lease is released before
 // the response is complete.
 func TestNoConflictBetweenSequentialPolls(t *testing.T) {
-	e := newTransportEnv(t, nil)
+	e := newEnv(t, nil)
 	id := e.newID("seq")
 	e.mustPoll(id, "xhr", "o")
 	for i := range 200 {
@@ -74,7 +74,7 @@ func TestNoConflictBetweenSequentialPolls(t *testing.T) {
 // responses that follow.
 func TestResponseLimit(t *testing.T) {
 	const limit = 4096
-	e := newTransportEnv(t, &harnessOptions{ResponseLimit: limit})
+	e := newEnv(t, &harnessOptions{ResponseLimit: limit})
 	for _, kind := range streamKinds {
 		for _, mode := range []string{"drip", "burst"} {
 			t.Run(kind+"/"+mode, func(t *testing.T) {
@@ -138,7 +138,7 @@ func TestResponseLimit(t *testing.T) {
 // own framing when idle; websocket also pings.
 func TestHeartbeats(t *testing.T) {
 	const hb = 40 * time.Millisecond
-	e := newTransportEnv(t, &harnessOptions{Heartbeat: hb})
+	e := newEnv(t, &harnessOptions{Heartbeat: hb})
 
 	t.Run("xhr", func(t *testing.T) {
 		t.Parallel()
@@ -227,7 +227,7 @@ func TestHeartbeats(t *testing.T) {
 // hold, each event is one data line that decodeURI turns back into the
 // frame.
 func TestEventSourceEscaping(t *testing.T) {
-	e := newTransportEnv(t, nil)
+	e := newEnv(t, nil)
 	id := e.newID("es")
 	s := e.mustOpenStream(id, "eventsource")
 	s.mustNext(t, "o")
@@ -277,7 +277,7 @@ var hostileMessages = []string{
 // htmlfile and jsonp put frames inside JavaScript: parse every literal
 // back and check that no message can end the script or the string.
 func TestScriptTransportsInjectionSafe(t *testing.T) {
-	e := newTransportEnv(t, nil)
+	e := newEnv(t, nil)
 	// The server replaces invalid UTF-8 as encoding/json does.
 	want := make([]string, len(hostileMessages))
 	for i, m := range hostileMessages {
@@ -379,7 +379,7 @@ func TestParseJSString(t *testing.T) {
 // [a-zA-Z0-9_.-], up to 128 bytes, is accepted, and a refused callback
 // opens no session.
 func TestCallbackValidation(t *testing.T) {
-	e := newTransportEnv(t, nil)
+	e := newEnv(t, nil)
 	tests := []struct {
 		raw    string // the query, as sent
 		status int
@@ -449,7 +449,7 @@ func TestCallbackValidation(t *testing.T) {
 
 // The htmlfile prelude names the callback and is padded to at least 1 KiB.
 func TestHTMLFilePrelude(t *testing.T) {
-	e := newTransportEnv(t, nil)
+	e := newEnv(t, nil)
 	s := e.mustOpenStream(e.newID("pre"), "htmlfile")
 	if !strings.Contains(s.prelude, "var c = parent.cb;") {
 		t.Fatalf("prelude does not call the callback:\n%s", s.prelude)
@@ -477,7 +477,7 @@ func fixUTF8(s string) string {
 // hijacked and the net/http path): a poll's answer is complete at once, and
 // nginx may buffer it.
 func TestPollsLeaveProxyBuffering(t *testing.T) {
-	e := newTransportEnv(t, nil)
+	e := newEnv(t, nil)
 	for _, tt := range []struct{ kind, method, query string }{
 		{"xhr", http.MethodPost, ""},
 		{"jsonp", http.MethodGet, "?c=cb"},

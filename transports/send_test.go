@@ -20,7 +20,7 @@ type onlyReader struct{ io.Reader }
 // comes chunked; the session is unharmed.
 func TestSendBodyTooLarge(t *testing.T) {
 	const limit = 1024
-	e := newTransportEnv(t, &harnessOptions{MaxSendBody: limit})
+	e := newEnv(t, &harnessOptions{MaxSendBody: limit})
 	id := e.newID("big")
 	e.mustPoll(id, "xhr", "o")
 	exact := `["` + strings.Repeat("x", limit-4) + `"]`
@@ -76,7 +76,7 @@ func TestSendBodyTooLarge(t *testing.T) {
 
 // Payload errors of both senders, worded as the protocol wants.
 func TestSendPayloadErrors(t *testing.T) {
-	e := newTransportEnv(t, nil)
+	e := newEnv(t, nil)
 	id := e.newID("pay")
 	e.mustPoll(id, "xhr", "o")
 	tests := []struct {
@@ -110,7 +110,7 @@ func TestSendPayloadErrors(t *testing.T) {
 // RecvTimeout the send fails with 503 and the session closes with 1008.
 func TestUnreadSendBlocksOnlyItsSession(t *testing.T) {
 	const recvTimeout = 600 * time.Millisecond
-	e := newTransportEnv(t, &harnessOptions{RecvQueue: 2, RecvTimeout: recvTimeout})
+	e := newEnv(t, &harnessOptions{RecvQueue: 2, RecvTimeout: recvTimeout})
 	stuck := e.newID("stuck")
 	e.mustPoll(stuck, "xhr", "o")
 
@@ -161,7 +161,7 @@ func TestUnreadSendBlocksOnlyItsSession(t *testing.T) {
 // unharmed. Raw requests: net/http's client never sends such bodies.
 func TestSendBrokenChunkedBody(t *testing.T) {
 	const limit = 1024
-	e := newTransportEnv(t, &harnessOptions{MaxSendBody: limit})
+	e := newEnv(t, &harnessOptions{MaxSendBody: limit})
 	id := e.newID("chunk")
 	e.mustPoll(id, "xhr", "o")
 	tests := []struct {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockjsd/sockjsd/sockjs"
+	"github.com/sockjsd/sockjsd/internal/closecode"
 )
 
 // The streaming receivers take the connection over (hijack) when they can,
@@ -147,9 +147,33 @@ var streamContentType = map[string]string{
 	"htmlfile":      "text/html; charset=UTF-8",
 }
 
+// withServerHeaders sets, before the transport runs, the headers a server
+// in front of transports sets on every session URL (package sockjs sets
+// these; its own tests check that it does): no caching, CORS for the
+// page's origin, and the sticky-session cookie echoed. The transport must
+// send them as they are, however it serves the response.
+func withServerHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store, no-cache, no-transform, must-revalidate, max-age=0")
+		if origin := r.Header.Get("Origin"); origin != "" {
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Credentials", "true")
+			h.Set("Vary", "Origin")
+		} else {
+			h.Set("Access-Control-Allow-Origin", "*")
+		}
+		if c, err := r.Cookie("JSESSIONID"); err == nil {
+			http.SetCookie(w, &http.Cookie{Name: "JSESSIONID", Value: c.Value, Path: "/"})
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // checkStreamResponse checks what every streaming response carries,
-// however it is served: its content type, no sniffing, no caching, CORS,
-// and its transport's prelude.
+// however it is served: its content type, no sniffing, no proxy
+// buffering, the headers withServerHeaders set, once each, and its
+// transport's prelude.
 func checkStreamResponse(t testing.TB, rs *rawStream, origin string) {
 	t.Helper()
 	h := rs.resp.Header
@@ -249,8 +273,8 @@ type unwrapWriter struct{ plainWriter }
 
 func (u unwrapWriter) Unwrap() http.ResponseWriter { return u.w }
 
-// front serves e's sockjs server behind h on a server of its own,
-// closed (after the sockjs server's Shutdown) when the test ends.
+// front serves h (e's harness behind middleware) on a server of its own,
+// closed (after the harness's Shutdown) when the test ends.
 func (e *env) front(t testing.TB, h http.Handler) string {
 	ts := httptest.NewServer(h)
 	t.Cleanup(func() {
@@ -267,14 +291,15 @@ func (e *env) front(t testing.TB, h http.Handler) string {
 // carries on without a 2010.
 func TestHijackedStream(t *testing.T) {
 	const limit = 1024
-	e := newEnv(t, &sockjs.Options{ResponseLimit: limit, JSessionID: true})
-	watch := newWriteWatch(e.handler, false)
+	e := newEnv(t, &harnessOptions{ResponseLimit: limit})
+	watch := newWriteWatch(withServerHeaders(e.handler), false)
 	fronts := []struct {
 		name  string
 		host  string
 		watch *writeWatch
 	}{
-		{"direct", e.ts.URL, nil},
+		// The ResponseWriter net/http gave, as it is.
+		{"direct", e.front(t, withServerHeaders(e.handler)), nil},
 		// Through a middleware that offers Unwrap: that net/http wrote
 		// nothing proves that the connection was taken over.
 		{"unwrap", e.front(t, watch), watch},
@@ -388,9 +413,9 @@ func TestStreamFallback(t *testing.T) {
 	const limit = 512
 	// A session its receiver left without 1002 times out (1006) well
 	// before waitEnded gives up.
-	e := newEnv(t, &sockjs.Options{ResponseLimit: limit, DisconnectDelay: time.Second})
-	unwrap := newWriteWatch(e.handler, false)
-	hidden := newWriteWatch(e.handler, true)
+	e := newEnv(t, &harnessOptions{ResponseLimit: limit, DisconnectDelay: time.Second})
+	unwrap := newWriteWatch(withServerHeaders(e.handler), false)
+	hidden := newWriteWatch(withServerHeaders(e.handler), true)
 	unwrapHost, hiddenHost := e.front(t, unwrap), e.front(t, hidden)
 	paths := []struct {
 		name  string
@@ -455,7 +480,7 @@ func TestStreamFallback(t *testing.T) {
 				e.mustSend(id, "still here")
 				rs.mustNext(t, `a["still here"]`)
 				rs.close()
-				if info := e.waitEnded(id, ioTimeout); info.code != sockjs.CodeInterrupted {
+				if info := e.waitEnded(id, ioTimeout); info.code != closecode.Interrupted {
 					t.Fatalf("session closed with %d after its receiver went away, want 1002", info.code)
 				}
 			})
@@ -467,7 +492,7 @@ func TestStreamFallback(t *testing.T) {
 // carry nothing of a hijacked response's head (Connection: close, chunking):
 // it would make net/http drop a connection it could keep.
 func TestStreamFallbackHeader(t *testing.T) {
-	e := newTransportEnv(t, nil)
+	e := newEnv(t, nil)
 	hidden := newWriteWatch(e.handler, true)
 	host := e.front(t, hidden)
 	for _, kind := range streamKinds {
@@ -499,7 +524,7 @@ func TestHijackedStreamLeavesNoGoroutines(t *testing.T) {
 		shutdown bool // the end is the server's Shutdown
 		end      func(t *testing.T, e *env, id string, rs *rawStream)
 	}{
-		{"response limit", streamKinds, sockjs.CodeTimedOut, false, func(t *testing.T, e *env, id string, rs *rawStream) {
+		{"response limit", streamKinds, closecode.TimedOut, false, func(t *testing.T, e *env, id string, rs *rawStream) {
 			e.mustSend(id, "burst 4 200")
 			if _, ended := rs.readMessages(t, 4, limit, true); !ended {
 				t.Fatal("the response did not end")
@@ -508,13 +533,13 @@ func TestHijackedStreamLeavesNoGoroutines(t *testing.T) {
 		}},
 		// A client that keeps the connection after the response is cut
 		// off a second later.
-		{"response limit, client stays", []string{"xhr_streaming"}, sockjs.CodeTimedOut, false, func(t *testing.T, e *env, id string, rs *rawStream) {
+		{"response limit, client stays", []string{"xhr_streaming"}, closecode.TimedOut, false, func(t *testing.T, e *env, id string, rs *rawStream) {
 			e.mustSend(id, "burst 4 200")
 			if _, ended := rs.readMessages(t, 4, limit, true); !ended {
 				t.Fatal("the response did not end")
 			}
 		}},
-		{"client abort", streamKinds, sockjs.CodeInterrupted, false, func(t *testing.T, e *env, id string, rs *rawStream) {
+		{"client abort", streamKinds, closecode.Interrupted, false, func(t *testing.T, e *env, id string, rs *rawStream) {
 			rs.close()
 		}},
 		{"app close", streamKinds, 3000, false, func(t *testing.T, e *env, id string, rs *rawStream) {
@@ -524,7 +549,7 @@ func TestHijackedStreamLeavesNoGoroutines(t *testing.T) {
 			rs.mustConnEOF(t)
 			rs.close()
 		}},
-		{"shutdown", streamKinds, sockjs.CodeGoingAway, true, func(t *testing.T, e *env, id string, rs *rawStream) {
+		{"shutdown", streamKinds, closecode.GoingAway, true, func(t *testing.T, e *env, id string, rs *rawStream) {
 			done := make(chan error, 1)
 			go func() {
 				ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
@@ -551,7 +576,7 @@ func TestHijackedStreamLeavesNoGoroutines(t *testing.T) {
 				if end.shutdown {
 					baseline = stableGoroutines()
 				}
-				e := newTransportEnv(t, &harnessOptions{ResponseLimit: limit, DisconnectDelay: 50 * time.Millisecond})
+				e := newEnv(t, &harnessOptions{ResponseLimit: limit, DisconnectDelay: 50 * time.Millisecond})
 				if !end.shutdown {
 					baseline = stableGoroutines()
 				}

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/sockjsd/sockjsd/sockjs"
 )
 
 // Streams work over TLS: on HTTP/1.1 the receiver takes the *tls.Conn
@@ -28,7 +26,7 @@ func TestStreamOverTLS(t *testing.T) {
 		{"http2", true, 2, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := sockjs.New("/echo", echoEach, nil)
+			srv := newHarness(nil, echoEach, &recMetrics{})
 			ts := httptest.NewUnstartedServer(srv)
 			ts.EnableHTTP2 = tc.http2
 			ts.StartTLS()
@@ -81,7 +79,7 @@ func TestStreamOverTLS(t *testing.T) {
 // one frame and across many reads, the handshake held for the open frame
 // (two TLS records there), and the close.
 func TestWebsocketOverTLS(t *testing.T) {
-	srv := sockjs.New("/echo", echoEach, nil)
+	srv := newHarness(nil, echoEach, &recMetrics{})
 	ts := httptest.NewTLSServer(srv)
 	defer ts.Close()
 	defer func() { _ = srv.Shutdown(context.Background()) }()
@@ -113,7 +111,7 @@ func TestWebsocketOverTLS(t *testing.T) {
 }
 
 // echoEach sends every message back.
-func echoEach(s *sockjs.Session) {
+func echoEach(s appSession) {
 	for {
 		msg, err := s.Recv(s.Context())
 		if err != nil {

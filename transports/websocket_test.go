@@ -16,8 +16,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/sockjsd/sockjsd/internal/closecode"
 	"github.com/sockjsd/sockjsd/session"
-	"github.com/sockjsd/sockjsd/sockjs"
 )
 
 // Empty messages and empty arrays are ignored; the session stays open.
@@ -90,7 +90,7 @@ func TestWebsocketBrokenJSON(t *testing.T) {
 // websocket flavour.
 func TestWebsocketMessageTooBig(t *testing.T) {
 	const maxSize = 1024
-	e := newEnv(t, &sockjs.Options{MaxMessageSize: maxSize})
+	e := newEnv(t, &harnessOptions{MaxMessageSize: maxSize})
 	big := `["` + strings.Repeat("x", maxSize) + `"]`
 	fits := `["` + strings.Repeat("y", maxSize-4) + `"]`
 
@@ -148,7 +148,7 @@ func TestWebsocketMessageTooBig(t *testing.T) {
 // is gone); one that answers stays.
 func TestWebsocketPingTimeout(t *testing.T) {
 	const hb, pong, wt = 300 * time.Millisecond, 100 * time.Millisecond, 100 * time.Millisecond
-	e := newTransportEnv(t, &harnessOptions{Heartbeat: hb, PongTimeout: pong, WriteTimeout: wt})
+	e := newEnv(t, &harnessOptions{Heartbeat: hb, PongTimeout: pong, WriteTimeout: wt})
 	// The first ping leaves a heartbeat after the handshake, and the drop
 	// comes PongTimeout later: well before a second heartbeat.
 	checkDrop := func(t *testing.T, d time.Duration) {
@@ -264,8 +264,8 @@ func TestHixie76Echo(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.mustNext(t, `c[3000,"bye"]`)
-	if _, closed, err := h.next(); !closed || err != nil {
-		t.Fatalf("want the closing frame after c[3000], got closed=%v err=%v", closed, err)
+	if _, closed, err := h.next(); !closed || !h.closing || err != nil {
+		t.Fatalf("want the closing frame after c[3000], got closed=%v (closing frame %v) err=%v", closed, h.closing, err)
 	}
 	if info := e.waitEnded(id, ioTimeout); info.code != 3000 {
 		t.Fatalf("session closed with %d", info.code)
@@ -282,7 +282,7 @@ func TestHixie76Echo(t *testing.T) {
 // other); once its queue passes the bound it is closed as a slow client,
 // while other sessions keep echoing.
 func TestWebsocketSlowReader(t *testing.T) {
-	e := newEnv(t, &sockjs.Options{SendQueueBytes: 64 << 10, WriteTimeout: 3 * time.Second})
+	e := newEnv(t, &harnessOptions{SendQueueBytes: 64 << 10, WriteTimeout: 3 * time.Second})
 	slowID := e.newID("slow")
 	slow := e.dialWS(t, e.sessionURL(slowID, "websocket"))
 	wsMustRead(t, slow, "o")
@@ -300,7 +300,7 @@ func TestWebsocketSlowReader(t *testing.T) {
 		}
 	}
 	info := e.waitEnded(slowID, 2*time.Second)
-	if info.code != sockjs.CodeSlowClient || !errors.Is(info.sendErr, sockjs.ErrSlowClient) {
+	if info.code != closecode.SlowClient || !errors.Is(info.sendErr, session.ErrSlowClient) {
 		t.Fatalf("stalled client: closed with %d %q, flood ended with %v; want 1008 and ErrSlowClient", info.code, info.reason, info.sendErr)
 	}
 	if info.flood > time.Second {
@@ -334,7 +334,7 @@ func TestRawWebsocketEcho(t *testing.T) {
 // never idle long enough for the heartbeat timer to fire.
 func TestWebsocketListenOnlyClientOnBusyConnection(t *testing.T) {
 	const hb, wt = 100 * time.Millisecond, 100 * time.Millisecond
-	e := newEnv(t, &sockjs.Options{Heartbeat: hb, WriteTimeout: wt})
+	e := newEnv(t, &harnessOptions{Heartbeat: hb, WriteTimeout: wt})
 	for _, raw := range []bool{false, true} {
 		name := map[bool]string{false: "websocket", true: "rawwebsocket"}[raw]
 		t.Run(name, func(t *testing.T) {
@@ -526,7 +526,7 @@ func TestWebsocketRefusesBinary(t *testing.T) {
 // An upgrade over HTTP/1.0 gets 400 and a reason (RFC 6455 §4.1), and no
 // session opens; on every websocket endpoint, hixie-76 included.
 func TestWebsocketRefusesHTTP10(t *testing.T) {
-	e := newTransportEnv(t, nil)
+	e := newEnv(t, nil)
 	rfc6455 := "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 	hixie := "Sec-WebSocket-Key1: 4 @1  46546xW%0l 1 5\r\nSec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\n"
 	for _, tc := range []struct{ name, url, keys string }{

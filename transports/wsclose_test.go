@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sockjsd/sockjsd/sockjs"
 )
 
 // A websocket endpoint sends nothing after its close frame; browsers fail
@@ -22,11 +20,11 @@ import (
 // the client's close from the reader while our writer is busy writing
 // messages, and the close must be the last frame either way.
 func TestWebsocketNoDataAfterClose(t *testing.T) {
-	srv := sockjs.New("/flood", func(s *sockjs.Session) {
+	srv := newHarness(nil, func(s appSession) {
 		for s.Send("x") == nil {
 			time.Sleep(10 * time.Microsecond) // leave the writer room to write
 		}
-	}, nil)
+	}, &recMetrics{})
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	defer func() { _ = srv.Shutdown(context.Background()) }()
@@ -140,10 +138,10 @@ func readFrame(br *bufio.Reader) (opcode byte, payload []byte, err error) {
 // reader sees the session end first, and the client must still get the
 // close frame, not a bare end of the connection (1006 in a browser).
 func TestWebsocketCloseWhileDeliverBlocked(t *testing.T) {
-	srv := sockjs.New("/echo", func(s *sockjs.Session) {
+	srv := newHarness(&harnessOptions{RecvQueue: 1, RecvTimeout: time.Minute}, func(s appSession) {
 		time.Sleep(20 * time.Millisecond) // never reads: the client's messages fill the queue
 		_ = s.Close(3000, "bye")
-	}, &sockjs.Options{RecvQueue: 1, RecvTimeout: time.Minute})
+	}, &recMetrics{})
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	defer func() { _ = srv.Shutdown(context.Background()) }()
@@ -183,13 +181,13 @@ func TestWebsocketCloseWhileDeliverBlocked(t *testing.T) {
 // into "connection reset by peer" (the official suite's test_broken_json
 // failed so, now and then).
 func TestWebsocketBadInputEndsWithoutReset(t *testing.T) {
-	srv := sockjs.New("/echo", func(s *sockjs.Session) {
+	srv := newHarness(nil, func(s appSession) {
 		for {
 			if _, err := s.Recv(s.Context()); err != nil {
 				return
 			}
 		}
-	}, nil)
+	}, &recMetrics{})
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	defer func() { _ = srv.Shutdown(context.Background()) }()

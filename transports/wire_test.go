@@ -1,5 +1,11 @@
 package transports_test
 
+// The tests' side of the wire, where a test needs to see the bytes: HTTP
+// requests whose envelopes are checked to be exactly what each transport
+// must write (stricter than a client, which accepts what a browser does),
+// websockets through gorilla's client, and hixie-76 by hand. Sessions'
+// frames are parsed by internal/sockjsclient.
+
 import (
 	"bufio"
 	"context"
@@ -11,14 +17,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/textproto"
 	"net/url"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -26,228 +28,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/sockjsd/sockjsd/sockjs"
+	"github.com/sockjsd/sockjsd/internal/sockjsclient"
 )
-
-// ioTimeout bounds every single read or request of the tests.
-const ioTimeout = 5 * time.Second
-
-// env is a server under httptest with an application that echoes and
-// obeys a few commands, and records how each session ended. The server is
-// a sockjs.Server (newEnv) or transports.Set with a harness of its own
-// (newTransportEnv, harness_test.go).
-type env struct {
-	t        testing.TB
-	handler  http.Handler
-	shutdown func(context.Context) error
-	ts       *httptest.Server
-	tr       *http.Transport
-	client   *http.Client
-	base     string // the server's URL, prefix included
-	ids      atomic.Int64
-
-	live    atomic.Int32 // application handlers running
-	mu      sync.Mutex
-	ended   map[string]endInfo // by session id (not for raw websocket)
-	metrics *recMetrics
-}
-
-type endInfo struct {
-	code    int
-	reason  string
-	sendErr error // the error of the Send that ended a flood
-	flood   time.Duration
-}
-
-// newEnv starts a sockjs.Server with opts (nil: test defaults), for tests
-// of what needs the whole server. It is shut down and closed when the test
-// ends.
-func newEnv(t testing.TB, opts *sockjs.Options) *env {
-	t.Helper()
-	if opts == nil {
-		opts = &sockjs.Options{}
-	}
-	e := &env{t: t, ended: make(map[string]endInfo), metrics: &recMetrics{}}
-	opts.Metrics = e.metrics
-	srv := sockjs.New("/echo", func(s *sockjs.Session) { e.handle(s) }, opts)
-	e.handler, e.shutdown = srv, srv.Shutdown
-	e.start()
-	return e
-}
-
-// start serves e.handler under httptest until the test ends.
-func (e *env) start() {
-	t := e.t
-	e.ts = httptest.NewServer(e.handler)
-	e.tr = &http.Transport{MaxIdleConnsPerHost: 16}
-	e.client = &http.Client{Transport: e.tr, Timeout: 2 * ioTimeout}
-	e.base = e.ts.URL + "/echo"
-	t.Cleanup(e.close)
-}
-
-func (e *env) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
-	defer cancel()
-	_ = e.shutdown(ctx)
-	e.tr.CloseIdleConnections()
-	e.ts.Close()
-}
-
-// newID returns a fresh session id starting with prefix.
-func (e *env) newID(prefix string) string {
-	return fmt.Sprintf("%s%d", prefix, e.ids.Add(1))
-}
-
-func (e *env) sessionURL(id, transport string) string {
-	return e.base + "/000/" + id + "/" + transport
-}
-
-// handle is the application. Sessions whose id starts with "stuck" never
-// read; others echo every message, except commands:
-//
-//	burst N SIZE [DELAYMS]  send N messages of SIZE bytes ("0001:xxx…")
-//	flood SIZE              send SIZE-byte messages until Send fails
-//	close CODE              close the session with CODE, "bye"
-//
-// appSession is what the application uses of a session: sockjs.Session
-// and session.Session both have it.
-type appSession interface {
-	ID() string
-	Context() context.Context
-	Recv(ctx context.Context) (string, error)
-	Send(msg string) error
-	Close(code int, reason string) error
-	CloseStatus() (code int, reason string, closed bool)
-}
-
-func (e *env) handle(s appSession) {
-	e.live.Add(1)
-	defer e.live.Add(-1)
-	var info endInfo
-	defer func() {
-		info.code, info.reason, _ = s.CloseStatus()
-		e.mu.Lock()
-		e.ended[s.ID()] = info
-		e.mu.Unlock()
-	}()
-	if strings.HasPrefix(s.ID(), "stuck") {
-		<-s.Context().Done()
-		return
-	}
-	for {
-		msg, err := s.Recv(context.Background())
-		if err != nil {
-			return
-		}
-		f := strings.Fields(msg)
-		switch {
-		case len(f) >= 3 && f[0] == "burst":
-			n, _ := strconv.Atoi(f[1])
-			size, _ := strconv.Atoi(f[2])
-			delay := 0
-			if len(f) > 3 {
-				delay, _ = strconv.Atoi(f[3])
-			}
-			go func() {
-				for i := range n {
-					_ = s.Send(burstMessage(i, size))
-					time.Sleep(time.Duration(delay) * time.Millisecond)
-				}
-			}()
-		case len(f) == 2 && f[0] == "flood":
-			size, _ := strconv.Atoi(f[1])
-			m := strings.Repeat("f", size)
-			start := time.Now()
-			for {
-				if err := s.Send(m); err != nil {
-					info.sendErr, info.flood = err, time.Since(start)
-					break
-				}
-			}
-		case len(f) == 2 && f[0] == "close":
-			code, _ := strconv.Atoi(f[1])
-			_ = s.Close(code, "bye")
-		default:
-			_ = s.Send(msg)
-		}
-	}
-}
-
-func burstMessage(i, size int) string {
-	m := fmt.Sprintf("%04d:", i)
-	return m + strings.Repeat("x", max(0, size-len(m)))
-}
-
-// waitEnded waits for the application handler of session id to return.
-func (e *env) waitEnded(id string, within time.Duration) endInfo {
-	e.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		e.mu.Lock()
-		info, ok := e.ended[id]
-		e.mu.Unlock()
-		if ok {
-			return info
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("session %s: handler still running after %v", id, within)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// waitNoHandlers waits for every application handler to return.
-func (e *env) waitNoHandlers(within time.Duration) {
-	e.t.Helper()
-	deadline := time.Now().Add(within)
-	for e.live.Load() != 0 {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("%d application handlers still running after %v\n%s", e.live.Load(), within, allStacks())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// ---- metrics ----
-
-type recMetrics struct {
-	mu        sync.Mutex
-	closed    map[int]int
-	slow      int
-	conflicts int
-	refused   map[string]int
-}
-
-func (m *recMetrics) SessionOpened(string) {}
-func (m *recMetrics) SessionClosed(_ string, code int, _ time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed == nil {
-		m.closed = map[int]int{}
-	}
-	m.closed[code]++
-}
-func (m *recMetrics) MessagesIn(string, int, int)  {}
-func (m *recMetrics) MessagesOut(string, int, int) {}
-func (m *recMetrics) SlowClient(string) {
-	m.mu.Lock()
-	m.slow++
-	m.mu.Unlock()
-}
-func (m *recMetrics) Refused(reason string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.refused == nil {
-		m.refused = map[string]int{}
-	}
-	m.refused[reason]++
-}
-func (m *recMetrics) ReceiverConflict(string) {
-	m.mu.Lock()
-	m.conflicts++
-	m.mu.Unlock()
-}
-func (m *recMetrics) Heartbeat(string) {}
 
 // ---- HTTP ----
 
@@ -667,17 +449,17 @@ func parseJSString(lit string) (string, error) {
 	return string(utf16.Decode(units)), nil
 }
 
-// decodeMessages returns the messages of an "a" frame.
+// decodeMessages returns the messages of an "a" frame, read by the shared
+// client's strict frame parser.
 func decodeMessages(frame string) ([]string, error) {
-	rest, ok := strings.CutPrefix(frame, "a")
-	if !ok {
+	f, err := sockjsclient.ParseFrame([]byte(frame))
+	if err != nil {
+		return nil, err
+	}
+	if f.Type != sockjsclient.FrameArray {
 		return nil, fmt.Errorf("not a messages frame: %q", frame)
 	}
-	var msgs []string
-	if err := json.Unmarshal([]byte(rest), &msgs); err != nil {
-		return nil, fmt.Errorf("messages frame %q: %v", frame, err)
-	}
-	return msgs, nil
+	return f.Messages, nil
 }
 
 // ---- websocket clients ----
@@ -757,8 +539,9 @@ func wsClose(c *websocket.Conn) {
 
 // hixie is a raw hixie-76 client.
 type hixie struct {
-	conn net.Conn
-	br   *bufio.Reader
+	conn    net.Conn
+	br      *bufio.Reader
+	closing bool // the server's closing frame (0xff 0x00) has arrived, not just the end
 }
 
 // dialHixie performs the hixie-76 handshake on u (a session's websocket
@@ -819,7 +602,7 @@ func (h *hixie) send(msg string) error {
 	return err
 }
 
-// next reads a frame; closed reports a closing frame or EOF.
+// next reads a frame; closed reports a closing frame (h.closing) or EOF.
 func (h *hixie) next() (msg string, closed bool, err error) {
 	_ = h.conn.SetReadDeadline(time.Now().Add(ioTimeout))
 	b, err := h.br.ReadByte()
@@ -845,6 +628,7 @@ func (h *hixie) next() (msg string, closed bool, err error) {
 		if err != nil || b2 != 0 {
 			return "", false, fmt.Errorf("bad hixie close frame 0xff %#x (%v)", b2, err)
 		}
+		h.closing = true
 		return "", true, nil
 	}
 	return "", false, fmt.Errorf("unexpected hixie frame type %#x", b)
@@ -855,29 +639,5 @@ func (h *hixie) mustNext(t testing.TB, want string) {
 	got, closed, err := h.next()
 	if err != nil || closed || got != want {
 		t.Fatalf("hixie: got %q closed=%v err=%v, want %q", got, closed, err, want)
-	}
-}
-
-// ---- goroutines ----
-
-func allStacks() string {
-	buf := make([]byte, 1<<20)
-	return string(buf[:runtime.Stack(buf, true)])
-}
-
-// waitGoroutines waits until no more than baseline goroutines run, and
-// fails with every stack when that does not happen within d.
-func waitGoroutines(t testing.TB, baseline int, d time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= baseline {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines still running %v later, baseline %d:\n%s", n, d, baseline, allStacks())
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
