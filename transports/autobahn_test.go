@@ -1,7 +1,6 @@
 package transports_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -89,28 +88,13 @@ const (
 	abCont, abText, abBinary, abClose, abPing, abPong = 0, 1, 2, 8, 9, 10
 )
 
-var abMask = [4]byte{0x5a, 0xc3, 0x17, 0x9e}
-
 // abFrame is a masked client frame; rsv is RSV1-3 as a number 0-7.
 func abFrame(fin bool, rsv, op byte, payload []byte) []byte {
 	b0 := rsv<<4 | op
 	if fin {
 		b0 |= 0x80
 	}
-	f := []byte{b0}
-	switch n := len(payload); {
-	case n < 126:
-		f = append(f, 0x80|byte(n))
-	case n <= 0xFFFF:
-		f = binary.BigEndian.AppendUint16(append(f, 0x80|126), uint16(n))
-	default:
-		f = binary.BigEndian.AppendUint64(append(f, 0x80|127), uint64(n))
-	}
-	f = append(f, abMask[:]...)
-	for i, c := range payload {
-		f = append(f, c^abMask[i&3])
-	}
-	return f
+	return clientFrame(b0, string(payload))
 }
 
 func abCloseFrame(code int, reason string) []byte {
@@ -727,35 +711,4 @@ func sameEvents(a, b []abEvent) bool {
 		}
 	}
 	return true
-}
-
-// readServerFrame reads one frame as a server sends them (unmasked).
-func readServerFrame(br *bufio.Reader) (fin bool, op byte, payload []byte, err error) {
-	var h [2]byte
-	if _, err := io.ReadFull(br, h[:]); err != nil {
-		return false, 0, nil, err
-	}
-	if h[0]&0x70 != 0 || h[1]&0x80 != 0 {
-		return false, 0, nil, fmt.Errorf("server frame with RSV or mask bits: % x", h)
-	}
-	n := uint64(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var e [2]byte
-		if _, err := io.ReadFull(br, e[:]); err != nil {
-			return false, 0, nil, err
-		}
-		n = uint64(binary.BigEndian.Uint16(e[:]))
-	case 127:
-		var e [8]byte
-		if _, err := io.ReadFull(br, e[:]); err != nil {
-			return false, 0, nil, err
-		}
-		n = binary.BigEndian.Uint64(e[:])
-	}
-	payload = make([]byte, n)
-	if _, err := io.ReadFull(br, payload); err != nil {
-		return false, 0, nil, err
-	}
-	return h[0]&0x80 != 0, h[0] & 0x0f, payload, nil
 }

@@ -641,3 +641,131 @@ func (h *hixie) mustNext(t testing.TB, want string) {
 		t.Fatalf("hixie: got %q closed=%v err=%v, want %q", got, closed, err, want)
 	}
 }
+
+// ---- raw RFC 6455 ----
+
+// dialRawWebsocket opens a websocket by hand, so that the test sees every
+// frame the server sends, those after a close included.
+func dialRawWebsocket(t *testing.T, rawURL string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	req, err := http.NewRequest("GET", rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", req.URL.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, wsHandshake(t, conn, req)
+}
+
+// wsHandshake performs the RFC 6455 handshake of req on conn.
+func wsHandshake(t *testing.T, conn net.Conn, req *http.Request) *bufio.Reader {
+	t.Helper()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	if err := req.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	return br
+}
+
+// clientFrame is one frame as a client sends it, masked; b0 is the first
+// byte: FIN, RSV and the opcode.
+func clientFrame(b0 byte, payload string) []byte {
+	var f []byte
+	switch n := len(payload); {
+	case n < 126:
+		f = []byte{b0, 0x80 | byte(n)}
+	case n <= 0xFFFF:
+		f = binary.BigEndian.AppendUint16([]byte{b0, 0x80 | 126}, uint16(n))
+	default:
+		f = binary.BigEndian.AppendUint64([]byte{b0, 0x80 | 127}, uint64(n))
+	}
+	f = append(f, clientMask[:]...)
+	for i := range len(payload) {
+		f = append(f, payload[i]^clientMask[i&3])
+	}
+	return f
+}
+
+// clientMask is every client frame's masking key: not zero, so that a
+// server that forgot to unmask reads garbage.
+var clientMask = [4]byte{0x5a, 0xc3, 0x17, 0x9e}
+
+// readServerFrame reads one frame as a server sends them (unmasked).
+func readServerFrame(br *bufio.Reader) (fin bool, op byte, payload []byte, err error) {
+	var h [2]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		return false, 0, nil, err
+	}
+	if h[0]&0x70 != 0 || h[1]&0x80 != 0 {
+		return false, 0, nil, fmt.Errorf("server frame with RSV or mask bits: % x", h)
+	}
+	n := uint64(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var e [2]byte
+		if _, err := io.ReadFull(br, e[:]); err != nil {
+			return false, 0, nil, err
+		}
+		n = uint64(binary.BigEndian.Uint16(e[:]))
+	case 127:
+		var e [8]byte
+		if _, err := io.ReadFull(br, e[:]); err != nil {
+			return false, 0, nil, err
+		}
+		n = binary.BigEndian.Uint64(e[:])
+	}
+	payload = make([]byte, n)
+	if _, err := io.ReadFull(br, payload); err != nil {
+		return false, 0, nil, err
+	}
+	return h[0]&0x80 != 0, h[0] & 0x0f, payload, nil
+}
+
+// readFrame reads one server frame, for tests that have no use for FIN
+// (the server does not fragment).
+func readFrame(br *bufio.Reader) (opcode byte, payload []byte, err error) {
+	_, opcode, payload, err = readServerFrame(br)
+	return opcode, payload, err
+}
+
+func readRawFrame(t *testing.T, br *bufio.Reader) (opcode byte, payload []byte) {
+	t.Helper()
+	op, payload, err := readFrame(br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op, payload
+}
+
+// readUntilClose reads frames until the server's close frame and returns
+// the data frames before it (opcode and payload) and the close code.
+func readUntilClose(t *testing.T, br *bufio.Reader) (frames []string, code int) {
+	t.Helper()
+	for {
+		op, p, err := readFrame(br)
+		if err != nil {
+			t.Fatalf("no close frame after %q: %v", frames, err)
+		}
+		switch op {
+		case 8:
+			if len(p) < 2 {
+				return frames, 1005
+			}
+			return frames, int(binary.BigEndian.Uint16(p))
+		case 9, 10:
+			continue
+		}
+		frames = append(frames, fmt.Sprintf("%d:%s", op, p))
+	}
+}
