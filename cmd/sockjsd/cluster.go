@@ -218,26 +218,29 @@ func redactURL(s string) string {
 // clusterServices gives the hub of every service that has one a broker
 // of the cluster.
 //
-// It rebuilds the broadcast and chat services' hubs here, as services.go
-// builds them, on the cluster's broker (the in-memory hubs they replace
-// hold nothing yet and start no goroutine).
+// It rebuilds the broadcast, chat and STOMP services' hubs here, as
+// services.go builds them, on the cluster's broker (the in-memory hubs
+// they replace hold nothing yet and start no goroutine).
 func clusterServices(ctx context.Context, svcs []service, cn *clusterNode) ([]service, error) {
 	if cn == nil {
 		return svcs, nil
 	}
 	for i := range svcs {
-		if svcs[i].name != "broadcast" && svcs[i].name != "chat" {
+		if svcs[i].name != "broadcast" && svcs[i].name != "chat" && svcs[i].name != "stomp" {
 			continue
 		}
 		b, err := cn.hubBroker(ctx, svcs[i].name)
 		if err != nil {
 			return nil, err
 		}
-		if svcs[i].name == "chat" {
+		switch svcs[i].name {
+		case "chat":
 			svcs[i].handler = newChat(b).serve
-			continue
+		case "stomp":
+			svcs[i].build = newStomp(b)
+		default:
+			svcs[i].handler = (&broadcastHub{hub.New(&hub.Options{Broker: b})}).serve
 		}
-		svcs[i].handler = (&broadcastHub{hub.New(&hub.Options{Broker: b})}).serve
 	}
 	return svcs, nil
 }

@@ -17,6 +17,10 @@ type service struct {
 	handler sockjs.HandlerFunc
 	// authenticate, when set, is the service's Options.Authenticate.
 	authenticate func(*http.Request) (sockjs.Identity, error)
+	// build, when set, makes the service's server in handler's place:
+	// for a service whose SockJS handler another package builds, such as
+	// the STOMP endpoint's.
+	build func(prefix string, opts *sockjs.Options) *sockjs.Server
 }
 
 func services() []service {
@@ -25,6 +29,7 @@ func services() []service {
 		{name: "broadcast", prefix: "/broadcast", handler: newHub().serve},
 		{name: "chat", prefix: "/chat", handler: newChat(nil).serve, authenticate: chatIdentity},
 		{name: "close", prefix: "/close", handler: closeAtOnce},
+		{name: "stomp", prefix: "/stomp", build: newStomp(nil)},
 	}
 }
 
@@ -33,6 +38,9 @@ func services() []service {
 func (svc service) newServer(opts *sockjs.Options) *sockjs.Server {
 	if svc.authenticate != nil {
 		opts.Authenticate = svc.authenticate
+	}
+	if svc.build != nil {
+		return svc.build(svc.prefix, opts)
 	}
 	return sockjs.New(svc.prefix, svc.handler, opts)
 }

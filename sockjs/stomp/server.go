@@ -47,6 +47,11 @@ func (s *Server) HandleSubscribe(pattern string, h HandlerFunc) { s.subRoutes.ha
 // ServeHTTP serves the SockJS endpoint that carries STOMP.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.sockjs.ServeHTTP(w, r) }
 
+// SockJS returns the SockJS server that carries the endpoint, for what
+// takes one, such as sockjs/cluster's Node.Wrap; serving it is serving
+// the endpoint.
+func (s *Server) SockJS() *sockjs.Server { return s.sockjs }
+
 // Shutdown closes every session (sockjs.CodeGoingAway) and waits for
 // them to end, or for ctx; see sockjs.Server.Shutdown.
 func (s *Server) Shutdown(ctx context.Context) error { return s.sockjs.Shutdown(ctx) }
