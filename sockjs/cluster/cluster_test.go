@@ -21,12 +21,13 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef")
 // testNode is one node of an in-process cluster: a sockjs.Server wrapped
 // by a Node, behind its own HTTP server.
 type testNode struct {
-	node *Node
-	srv  *sockjs.Server
-	ts   *httptest.Server
-	base string // the echo service's URL
-	hits atomic.Int64
-	dead bool
+	node  *Node
+	srv   *sockjs.Server
+	ts    *httptest.Server
+	base  string // the echo service's URL
+	hits  atomic.Int64
+	dead  bool
+	conns *connTracker
 
 	mu      sync.Mutex        // guards remotes
 	remotes map[string]string // session id → RemoteAddr of its opening request
@@ -67,7 +68,8 @@ func newCluster(t testing.TB, e Engine, n int, o clusterOpts) []*testNode {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tn := &testNode{node: node, remotes: make(map[string]string)}
+		tracked := &connTracker{Listener: ln, conns: map[net.Conn]bool{}}
+		tn := &testNode{node: node, remotes: make(map[string]string), conns: tracked}
 		tn.srv = sockjs.New("/echo", tn.echo, &sockjs.Options{
 			DisconnectDelay: o.disconnect,
 			ResponseLimit:   o.responseLimit,
@@ -76,7 +78,7 @@ func newCluster(t testing.TB, e Engine, n int, o clusterOpts) []*testNode {
 		mux := http.NewServeMux()
 		mux.Handle("/echo/", h)
 		mux.Handle("/echo", h)
-		tn.ts = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tn.ts = &httptest.Server{Listener: tracked, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			tn.hits.Add(1)
 			mux.ServeHTTP(w, r)
 		})}}
@@ -96,13 +98,41 @@ func newCluster(t testing.TB, e Engine, n int, o clusterOpts) []*testNode {
 	return nodes
 }
 
-// kill ends a node as kill -9 would: its connections and listener close
-// at once, nothing is released in the engine.
+// kill ends a node as kill -9 would: its connections (hijacked ones
+// too) and listener close at once, nothing is released in the engine.
 func (tn *testNode) kill() {
 	tn.dead = true
 	tn.node.abandon()
 	tn.ts.Listener.Close()
 	tn.ts.CloseClientConnections()
+	tn.conns.closeAll()
+}
+
+// connTracker is a listener that remembers every connection it accepted,
+// for kill: httptest forgets the connections net/http lets go by Hijack.
+type connTracker struct {
+	net.Listener
+	mu    sync.Mutex // guards conns
+	conns map[net.Conn]bool
+}
+
+func (l *connTracker) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns[c] = true
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *connTracker) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.conns {
+		_ = c.Close()
+	}
+	clear(l.conns)
 }
 
 func bases(nodes []*testNode) []string {

@@ -172,6 +172,10 @@ type forwardingKey struct{}
 func (s *service) forward(w http.ResponseWriter, r *http.Request, key, owner, transport string) {
 	f := &forwarding{key: key, owner: owner, transport: transport, target: ownerURL(owner)}
 	r = r.WithContext(context.WithValue(r.Context(), forwardingKey{}, f))
+	if streaming[transport] && s.n.canRelayStream() {
+		s.n.relayStream(w, r) // chunk by chunk, see stream.go
+		return
+	}
 	s.n.proxy.ServeHTTP(w, r)
 }
 
