@@ -36,6 +36,7 @@ type Config struct {
 	Batch         int  // burst: messages per Send
 	Live          int  // spike: live websocket sessions echoing throughout
 	BufSize       int
+	Stomp         *StompConfig // -stomp: sessions speak STOMP (echo, broadcast, connect); nil otherwise
 	JSON          bool
 	Quiet         bool
 	CPUProfile    string
@@ -49,6 +50,8 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 	fs := flag.NewFlagSet("sockjs-bench "+scenario, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var transport, sources string
+	var stompOn bool
+	var stompVersions, stompSend, stompSubscribe string
 	defSessions, defDuration, defConcurrency := 64, 10*time.Second, 64
 	switch scenario {
 	case "idle":
@@ -126,6 +129,19 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 		fs.IntVar(&c.Messages, "messages", 4, "echoes per session before it is dropped")
 		fs.StringVar(&c.GoroutinesURL, "goroutines-url", "", "optional loopback URL answering the server's goroutine count (a number, {\"goroutines\":N} or a pprof goroutine?debug=1 page)")
 		fs.DurationVar(&c.Settle, "settle", 12*time.Second, "wait after the soak before the 'after' reading (longer than the server's disconnect delay)")
+	}
+	switch scenario {
+	case "echo", "broadcast", "connect":
+		send, subscribe := "/app/echo", "/user/queue/echo"
+		subHelp := "with -stomp: destination each session subscribes to"
+		if scenario == "broadcast" {
+			send, subscribe = "/topic/bench", ""
+			subHelp += " (default: -stomp-send)"
+		}
+		fs.BoolVar(&stompOn, "stomp", false, "speak STOMP over each session: CONNECT, SUBSCRIBE to -stomp-subscribe, every message a SEND to -stomp-send, every reply a MESSAGE (-url is the STOMP endpoint, e.g. /stomp)")
+		fs.StringVar(&stompSend, "stomp-send", send, "with -stomp: destination of the SENDs")
+		fs.StringVar(&stompSubscribe, "stomp-subscribe", subscribe, subHelp)
+		fs.StringVar(&stompVersions, "stomp-version", "1.2", "with -stomp: versions offered in CONNECT's accept-version, comma separated (1.0, 1.1, 1.2)")
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -228,6 +244,11 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*Config, erro
 		}
 		if c.Messages < 0 || c.Messages > 1_000_000 {
 			return nil, fmt.Errorf("-messages must be in [0, 1000000]")
+		}
+	}
+	if stompOn {
+		if c.Stomp, err = stompConfig(c, stompVersions, stompSend, stompSubscribe); err != nil {
+			return nil, err
 		}
 	}
 	if err := checkFDs(c); err != nil {

@@ -19,6 +19,10 @@
 //	spike      open N sessions on each of several transports, abandon them,
 //	           and follow the server's RSS each second as it gives memory back
 //
+// With -stomp, echo, broadcast and connect speak STOMP over each session:
+// CONNECT, one SUBSCRIBE, every message sent a SEND and every message
+// received the body of a MESSAGE, each frame checked.
+//
 // It speaks the SockJS wire protocol itself, with internal/sockjsclient, over
 // every transport sockjs-client uses without an iframe (websocket,
 // xhr-streaming, eventsource, htmlfile, xhr-polling, jsonp-polling).
@@ -73,6 +77,11 @@ scenarios:
              readers; every reader must get every message in order
   spike      open -sessions sessions on each -transport, abandon them at once;
              the server's RSS (-pid) each second after, and live sessions' latency
+
+With -stomp, echo, broadcast and connect speak STOMP over every session
+(CONNECT, SUBSCRIBE, SEND, MESSAGE), e.g. against /stomp of cmd/sockjsd:
+  echo -stomp        SEND /app/echo, replies on /user/queue/echo
+  broadcast -stomp   SEND to /topic/bench, every session subscribed to it
 
 Run 'sockjs-bench <scenario> -h' for its flags. Only loopback targets are allowed.
 Exit status: 0 valid run, 1 the run had errors, 2 bad usage.

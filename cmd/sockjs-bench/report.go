@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -17,6 +18,8 @@ type Result struct {
 	InFlight  int     `json:"inflight,omitempty"`
 	Size      int     `json:"size,omitempty"`
 	Rate      float64 `json:"rate,omitempty"`
+	// Stomp describes the STOMP mode (-stomp); nil without it.
+	Stomp *StompReport `json:"stomp,omitempty"`
 
 	Seconds     float64 `json:"seconds"`            // length of the measured window
 	Messages    int64   `json:"messages,omitempty"` // echoed or delivered in the window
@@ -67,6 +70,7 @@ func newResult(r *runner, transport string) *Result {
 		InFlight:  c.InFlight,
 		Size:      c.Size,
 		Rate:      c.Rate,
+		Stomp:     newStompReport(c),
 	}
 }
 
@@ -89,6 +93,9 @@ func (res *Result) finish(r *runner) {
 	res.ErrorCount = r.errs.Total()
 	res.Errors = r.errs.Report()
 	res.Valid = res.ErrorCount == 0
+	if v := r.stompVersion.Load(); v != nil && res.Stomp != nil {
+		res.Stomp.Version = *v
+	}
 	if res.Seconds > 0 {
 		res.MsgsPerSec = float64(res.Messages) / res.Seconds
 		res.ConnsPerSec = float64(res.Connects) / res.Seconds
@@ -116,6 +123,9 @@ func (res *Result) WriteText(w io.Writer) {
 	}
 	setup = append(setup, fmt.Sprintf("measured %.2f s", res.Seconds))
 	fmt.Fprintf(w, "  %s\n", strings.Join(setup, "  "))
+	if st := res.Stomp; st != nil {
+		fmt.Fprintf(w, "  stomp      %s  SEND %s  SUBSCRIBE %s\n", cmp.Or(st.Version, "(none negotiated)"), st.Send, st.Subscribe)
+	}
 	if res.Messages > 0 || res.Scenario == "echo" || res.Scenario == "broadcast" {
 		fmt.Fprintf(w, "  messages   %d  (%.0f msg/s)\n", res.Messages, res.MsgsPerSec)
 	}

@@ -21,6 +21,10 @@ type runner struct {
 	probe *Probe // nil without -pid
 	log   io.Writer
 
+	// stompVersion is the STOMP version the first session negotiated
+	// (-stomp).
+	stompVersion atomic.Pointer[string]
+
 	// stopping is set once the run is over and the tool closes its own
 	// sessions: errors after that are the tool's doing, not the server's.
 	stopping atomic.Bool
@@ -70,11 +74,22 @@ func (r *runner) snapshot() *ProcSnapshot {
 	return &s
 }
 
-// dial opens one session with the run's deadline for opening.
+// dial opens one session with the run's deadline for opening; with
+// -stomp, opening includes STOMP's CONNECT and SUBSCRIBE.
 func (r *runner) dial(ctx context.Context, transport string) (sockjsclient.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
-	return dial(ctx, r.env, transport)
+	c, err := dial(ctx, r.env, transport)
+	if err != nil || r.cfg.Stomp == nil {
+		return c, err
+	}
+	sc, err := dialStomp(ctx, c, r.cfg.Stomp)
+	if err != nil {
+		_ = c.Close(sockjsclient.CloseDrop)
+		return nil, err
+	}
+	r.stompVersion.CompareAndSwap(nil, &sc.version)
+	return sc, nil
 }
 
 // openSessions opens n sessions, cfg.Concurrency at a time, and returns
