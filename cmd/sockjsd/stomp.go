@@ -17,6 +17,9 @@ package main
 //	SEND /user/<login>/queue/<name>  to that user's subscriptions to
 //	                                 /user/queue/<name>
 //
+// CONNECTED offers and asks for heart-beats every -heartbeat (25 s by
+// default), as the SockJS heartbeat it replaces.
+//
 // CONNECT's login header is the user's name (passcode is not checked:
 // the demo's nickname, a name by the nickname rule); without one the
 // session is anonymous and /app/chat refuses it. In a cluster the topics
@@ -51,10 +54,15 @@ func newStomp(b hub.Broker) func(prefix string, opts *sockjs.Options) *sockjs.Se
 			return hub.HistoryPolicy{Size: stompHistorySize, TTL: stompHistoryTTL}
 		}})
 		srv := stomp.New(prefix, &stomp.Options{
-			SockJS:       opts,
-			Topics:       stomp.HubTopics(h),
-			Authenticate: stompLogin,
-			Authorize:    stompAuthorize,
+			SockJS: opts,
+			Topics: stomp.HubTopics(h),
+			// STOMP heart-beats replace the SockJS ones once negotiated
+			// (the session's h frames stop), at the same interval:
+			// -heartbeat's.
+			HeartbeatSend:   opts.Heartbeat,
+			HeartbeatExpect: opts.Heartbeat,
+			Authenticate:    stompLogin,
+			Authorize:       stompAuthorize,
 		})
 		srv.Handle("/echo", stompEcho)
 		srv.Handle("/chat/{room}", stompChat)

@@ -186,7 +186,9 @@ func TestStomp(t *testing.T) {
 	base := "http://" + start(t).at.addr
 
 	ann, connected := dialStomp(t, base, "ann", "login:ann", "passcode:x")
-	if connected.command != "CONNECTED" || connected.headers["version"] != "1.2" || connected.headers["user-name"] != "ann" {
+	// heart-beat: what the server offers and asks for, -heartbeat's 25 s.
+	if connected.command != "CONNECTED" || connected.headers["version"] != "1.2" || connected.headers["user-name"] != "ann" ||
+		connected.headers["heart-beat"] != "25000,25000" {
 		t.Fatalf("CONNECTED: %s %v", connected.command, connected.headers)
 	}
 	bob, _ := dialStomp(t, base, "bob", "login:bob")
