@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sockjsd/sockjsd/internal/closecode"
+	"github.com/sockjsd/sockjsd/internal/sockjsclient"
 )
 
 // stableGoroutines waits (up to a second) for goroutines of earlier tests
@@ -167,7 +168,7 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 		}
 	})
 	hx := e.dialHixie(t, e.sessionURL(e.newID("hx"), "websocket"))
-	cl.add(func() { hx.conn.Close() })
+	cl.add(func() { _ = hx.Close(sockjsclient.CloseDrop) })
 	hx.mustNext(t, "o")
 	checks.Go(func() {
 		for {
@@ -186,7 +187,7 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	})
 	hxGone := e.dialHixie(t, e.sessionURL(e.newID("hx"), "websocket"))
 	hxGone.mustNext(t, "o")
-	hxGone.conn.Close()
+	_ = hxGone.Close(sockjsclient.CloseDrop)
 
 	time.Sleep(100 * time.Millisecond) // let pending requests attach
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
@@ -334,15 +335,15 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 			h.mustNext(t, "o")
 			_ = h.send(`["a"]`)
 			h.mustNext(t, `a["a"]`)
-			_, _ = h.conn.Write([]byte{0xff, 0x00})
+			_ = h.CloseHandshake(time.Now().Add(ioTimeout))
 			e.waitEnded(id, ioTimeout)
-			h.conn.Close()
+			_ = h.Close(sockjsclient.CloseDrop)
 		}},
 		{"hixie dropped", func(t *testing.T, cl *closers) {
 			id := e.newID("hx")
 			h := e.dialHixie(t, e.sessionURL(id, "websocket"))
 			h.mustNext(t, "o")
-			h.conn.Close()
+			_ = h.Close(sockjsclient.CloseDrop)
 			e.waitEnded(id, ioTimeout)
 		}},
 	}

@@ -274,7 +274,7 @@ func TestHixie76Echo(t *testing.T) {
 	id2 := e.newID("hx")
 	h2 := e.dialHixie(t, e.sessionURL(id2, "websocket"))
 	h2.mustNext(t, "o")
-	_, _ = h2.conn.Write([]byte{0xff, 0x00})
+	_ = h2.CloseHandshake(time.Now().Add(ioTimeout))
 	e.waitEnded(id2, ioTimeout)
 }
 

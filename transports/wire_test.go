@@ -3,13 +3,12 @@ package transports_test
 // The tests' side of the wire, where a test needs to see the bytes: HTTP
 // requests whose envelopes are checked to be exactly what each transport
 // must write (stricter than a client, which accepts what a browser does),
-// websockets through gorilla's client, and hixie-76 by hand. Sessions'
-// frames are parsed by internal/sockjsclient.
+// websockets through gorilla's client or frame by frame (raw RFC 6455,
+// below). Hixie-76 and the parsing of frames are internal/sockjsclient's.
 
 import (
 	"bufio"
 	"context"
-	"crypto/md5"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -17,7 +16,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -537,101 +535,43 @@ func wsClose(c *websocket.Conn) {
 	c.Close()
 }
 
-// hixie is a raw hixie-76 client.
+// hixie is sockjsclient's hixie-76 websocket with the tests' timeout.
 type hixie struct {
-	conn    net.Conn
-	br      *bufio.Reader
-	closing bool // the server's closing frame (0xff 0x00) has arrived, not just the end
+	*sockjsclient.Hixie76
+	closing bool // the server's closing frame has arrived, not just the end
 }
 
-// dialHixie performs the hixie-76 handshake on u (a session's websocket
-// URL), checking the server's 16-byte answer.
+// dialHixie opens a hixie-76 websocket on u (a session's websocket URL);
+// it is closed when the test ends.
 func (e *env) dialHixie(t testing.TB, u string) *hixie {
 	t.Helper()
-	pu, _ := url.Parse(u)
-	conn, err := net.DialTimeout("tcp", pu.Host, ioTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	c, err := sockjsclient.DialHixie76(ctx, u, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
-	_ = conn.SetDeadline(time.Now().Add(ioTimeout))
-	const key1, key2, key3 = "4 @1  46546xW%0l 1 5", "12998 5 Y3 1  .P00", "aaaaaaaa"
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\n"+
-		"Origin: http://%s\r\nSec-WebSocket-Key1: %s\r\nSec-WebSocket-Key2: %s\r\n\r\n",
-		pu.RequestURI(), pu.Host, pu.Host, key1, key2)
-	br := bufio.NewReader(conn)
-	tp := textproto.NewReader(br)
-	status, err := tp.ReadLine()
-	if err != nil || !strings.HasPrefix(status, "HTTP/1.1 101") {
-		t.Fatalf("hixie handshake: status %q, %v", status, err)
-	}
-	if _, err := tp.ReadMIMEHeader(); err != nil {
-		t.Fatalf("hixie handshake headers: %v", err)
-	}
-	if _, err := io.WriteString(conn, key3); err != nil {
-		t.Fatal(err)
-	}
-	var key [16]byte
-	binary.BigEndian.PutUint32(key[0:], hixieNumber(key1))
-	binary.BigEndian.PutUint32(key[4:], hixieNumber(key2))
-	copy(key[8:], key3)
-	want := md5.Sum(key[:])
-	got := make([]byte, 16)
-	if _, err := io.ReadFull(br, got); err != nil || string(got) != string(want[:]) {
-		t.Fatalf("hixie answer %q, %v; want %q", got, err, want)
-	}
-	_ = conn.SetDeadline(time.Time{})
-	return &hixie{conn: conn, br: br}
+	t.Cleanup(func() { _ = c.Close(sockjsclient.CloseDrop) })
+	return &hixie{Hixie76: c}
 }
 
-func hixieNumber(k string) uint32 {
-	var n, spaces uint64
-	for _, c := range k {
-		if c >= '0' && c <= '9' {
-			n = n*10 + uint64(c-'0')
-		} else if c == ' ' {
-			spaces++
-		}
-	}
-	return uint32(n / spaces)
-}
+func (h *hixie) send(msg string) error { return h.Send(msg, time.Now().Add(ioTimeout)) }
 
-func (h *hixie) send(msg string) error {
-	_ = h.conn.SetWriteDeadline(time.Now().Add(ioTimeout))
-	_, err := h.conn.Write([]byte("\x00" + msg + "\xff"))
-	return err
-}
-
-// next reads a frame; closed reports a closing frame (h.closing) or EOF.
+// next reads a frame; closed reports the end of the connection: the
+// closing frame (h.closing), EOF, or a reset. A timeout is an error.
 func (h *hixie) next() (msg string, closed bool, err error) {
-	_ = h.conn.SetReadDeadline(time.Now().Add(ioTimeout))
-	b, err := h.br.ReadByte()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return "", true, nil
-		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return "", false, err
-		}
-		return "", true, nil
-	}
-	switch b {
-	case 0x00:
-		s, err := h.br.ReadString(0xff)
-		if err != nil {
-			return "", false, err
-		}
-		return s[:len(s)-1], false, nil
-	case 0xff:
-		b2, err := h.br.ReadByte()
-		if err != nil || b2 != 0 {
-			return "", false, fmt.Errorf("bad hixie close frame 0xff %#x (%v)", b2, err)
-		}
+	msg, err = h.Recv(time.Now().Add(ioTimeout))
+	var ne net.Error
+	switch {
+	case err == nil:
+		return msg, false, nil
+	case errors.Is(err, sockjsclient.ErrClosingFrame):
 		h.closing = true
 		return "", true, nil
+	case errors.Is(err, sockjsclient.ErrBadFrame), errors.As(err, &ne) && ne.Timeout():
+		return "", false, err
 	}
-	return "", false, fmt.Errorf("unexpected hixie frame type %#x", b)
+	return "", true, nil
 }
 
 func (h *hixie) mustNext(t testing.TB, want string) {

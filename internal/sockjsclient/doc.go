@@ -17,6 +17,9 @@
 // A streaming receiver whose response the server ends (its response
 // limit) is reopened on the same session, as sockjs-client does.
 //
+// Hixie76 is the older websocket draft that <session>/websocket also
+// accepts, at the frame level (tests send malformed frames through it).
+//
 // Frames are parsed strictly (ParseFrame); anything malformed or out of
 // place is an error wrapping ErrBadFrame, a close frame the client did not
 // ask for is a *CloseError, an unexpected HTTP status a *StatusError.
