@@ -66,6 +66,8 @@ var (
 	sockjsServers    = []string{"sockjsd", "base", "igm", "node", "shipped"}
 	broadcastServers = []string{"sockjsd", "base", "bare", "igm", "node", "hub", "shipped"}
 	topicServers     = []string{"sockjsd", "base", "hub", "shipped"}
+	// Only cmd/sockjsd serves STOMP (at /stomp).
+	stompServers = []string{"shipped"}
 )
 
 func msgsPerSec(r *benchResult) float64  { return r.MsgsPerSec }
@@ -146,6 +148,46 @@ func scenarios() []*scenario {
 				return append(timed(o), "-transport", "xhr-polling", "-sessions", "64", "-inflight", "1", "-size", "64")
 			},
 		},
+		// STOMP over websocket on cmd/sockjsd's /stomp, each the load of
+		// the plain scenario above it: echo through /app/echo (answered
+		// on /user/queue/echo) and fan-out of SENDs to a /topic every
+		// session subscribes to.
+		{
+			Name: "stomp-echo", Kind: "echo", Service: "stomp", Servers: stompServers,
+			Metric: "msg/s", Value: msgsPerSec, Better: +1,
+			Args: func(o *options) []string {
+				return append(timed(o), "-stomp", "-transport", "websocket", "-sessions", "64", "-inflight", "32", "-size", "64")
+			},
+		},
+		{
+			Name: "stomp-echo-1", Kind: "echo", Service: "stomp", Servers: stompServers,
+			Metric: "msg/s", Value: msgsPerSec, Better: +1,
+			Args: func(o *options) []string {
+				return append(timed(o), "-stomp", "-transport", "websocket", "-sessions", "64", "-inflight", "1", "-size", "64")
+			},
+		},
+		{
+			Name: "stomp-latency", Kind: "echo", Service: "stomp", Servers: stompServers,
+			Metric: "p99 µs", Value: p99, Better: -1,
+			Args: func(o *options) []string {
+				return append(timed(o), "-stomp", "-transport", "websocket", "-sessions", "100", "-inflight", "1", "-size", "64",
+					"-rate", fmt.Sprint(o.LatencyRate))
+			},
+		},
+		{
+			Name: "stomp-broadcast", Kind: "broadcast", Service: "stomp", Servers: stompServers,
+			Metric: "deliveries/s", Value: msgsPerSec, Better: +1,
+			Args: func(o *options) []string {
+				return append(timed(o), "-stomp", "-transport", "websocket", "-sessions", "1000", "-inflight", "16", "-size", "64")
+			},
+		},
+		{
+			Name: "stomp-xhr-streaming-echo", Kind: "echo", Service: "stomp", Servers: stompServers, Extra: true,
+			Metric: "msg/s", Value: msgsPerSec, Better: +1,
+			Args: func(o *options) []string {
+				return append(timed(o), "-stomp", "-transport", "xhr-streaming", "-sessions", "64", "-inflight", "32", "-size", "64")
+			},
+		},
 		{
 			Name: "ws-idle", Kind: "idle", Service: "echo", Servers: allServers, Once: true,
 			Metric: "KiB/session", Value: rssPerSession, Better: -1,
@@ -193,6 +235,8 @@ var targets = []target{
 	{Desc: "connect rate ≥ 0.95× bare", Scenario: "ws-connect", Against: "bare", Ratio: 0.95},
 	{Desc: "cmd/sockjsd connect rate ≥ 0.95× bare", Scenario: "ws-connect", Ours: "shipped", Against: "bare", Ratio: 0.95},
 	{Desc: "hub broadcast ≥ 0.9× sockjsd's own", Scenario: "ws-broadcast", Ours: "hub", Against: "sockjsd", Ratio: 0.9},
+	{Desc: "STOMP /topic fan-out ≥ 0.8× hub broadcast", Scenario: "stomp-broadcast", Ours: "shipped", Against: "shipped",
+		AgainstScenario: "ws-broadcast", Ratio: 0.8},
 	{Desc: "idle in a topic ≤ plain idle + 1 KiB", Scenario: "ws-idle-topic", Ours: "hub", Against: "sockjsd", AgainstScenario: "ws-idle", Above: 1},
 	{Desc: "xhr-streaming echo ≥ 2× sockjs-node", Scenario: "xhr-streaming-echo", Against: "node", Ratio: 2},
 	{Desc: "xhr-polling echo ≥ 5× sockjs-node", Scenario: "xhr-polling-echo", Against: "node", Ratio: 5},
