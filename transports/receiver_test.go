@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/sockjsd/sockjsd/internal/sockjsclient"
 )
 
 const conflictFrame = `c[2010,"Another connection still open"]`
@@ -58,12 +60,19 @@ func TestConflict2010(t *testing.T) {
 // the response is complete.
 func TestNoConflictBetweenSequentialPolls(t *testing.T) {
 	e := newEnv(t, nil)
-	id := e.newID("seq")
-	e.mustPoll(id, "xhr", "o")
+	c := e.dialClient(t, sockjsclient.XHRPolling, e.newID("seq"))
 	for i := range 200 {
-		e.mustSend(id, fmt.Sprint(i))
-		e.mustPoll(id, "xhr", fmt.Sprintf(`a["%d"]`, i))
+		msg := fmt.Sprint(i)
+		if err := c.Send([]string{msg}, time.Now().Add(ioTimeout)); err != nil {
+			t.Fatal(err)
+		}
+		f, err := c.Recv(time.Now().Add(ioTimeout))
+		if err != nil || f.Type != sockjsclient.FrameArray || len(f.Messages) != 1 || f.Messages[0] != msg {
+			t.Fatalf("poll %d: %+v, %v; want a[%q]", i, f, err, msg)
+		}
 	}
+	e.metrics.mu.Lock()
+	defer e.metrics.mu.Unlock()
 	if e.metrics.conflicts != 0 {
 		t.Fatalf("%d conflicts", e.metrics.conflicts)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/sockjsd/sockjsd/internal/closecode"
+	"github.com/sockjsd/sockjsd/internal/sockjsclient"
 	"github.com/sockjsd/sockjsd/session"
 )
 
@@ -284,17 +285,23 @@ func TestHixie76Echo(t *testing.T) {
 func TestWebsocketSlowReader(t *testing.T) {
 	e := newEnv(t, &harnessOptions{SendQueueBytes: 64 << 10, WriteTimeout: 3 * time.Second})
 	slowID := e.newID("slow")
-	slow := e.dialWS(t, e.sessionURL(slowID, "websocket"))
-	wsMustRead(t, slow, "o")
-	fast := e.dialWS(t, e.sessionURL(e.newID("fast"), "websocket"))
-	wsMustRead(t, fast, "o")
+	slow := e.dialClient(t, sockjsclient.WebSocket, slowID)
+	fast := e.dialClient(t, sockjsclient.WebSocket, e.newID("fast"))
 
-	wsWrite(t, slow, `["flood 1024"]`) // and never read again
+	// The slow client asks for a flood and never reads again.
+	if err := slow.Send([]string{"flood 1024"}, time.Now().Add(ioTimeout)); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	for i := 0; time.Since(start) < 300*time.Millisecond; i++ {
 		t0 := time.Now()
-		wsWrite(t, fast, fmt.Sprintf(`["%d"]`, i))
-		wsMustRead(t, fast, fmt.Sprintf(`a["%d"]`, i))
+		msg := fmt.Sprint(i)
+		if err := fast.Send([]string{msg}, t0.Add(ioTimeout)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := sockjsclient.ReadMessages(fast, t0.Add(ioTimeout)); err != nil || len(got) != 1 || got[0] != msg {
+			t.Fatalf("echo of %q: %q, %v", msg, got, err)
+		}
 		if d := time.Since(t0); d > 200*time.Millisecond {
 			t.Fatalf("echo on another session took %v while a client stalls", d)
 		}

@@ -460,6 +460,23 @@ func decodeMessages(frame string) ([]string, error) {
 	return f.Messages, nil
 }
 
+// ---- sessions through the shared client ----
+
+// dialClient opens session id on transport (a sockjsclient name) with
+// the shared client, for tests that need a session's messages and not
+// its bytes; it is dropped when the test ends.
+func (e *env) dialClient(t testing.TB, transport, id string) sockjsclient.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	c, err := sockjsclient.Dial(ctx, transport, e.base, &sockjsclient.Options{SessionID: id})
+	if err != nil {
+		t.Fatalf("%s session %s: %v", transport, id, err)
+	}
+	t.Cleanup(func() { _ = c.Close(sockjsclient.CloseDrop) })
+	return c
+}
+
 // ---- websocket clients ----
 
 func wsURL(u string) string { return "ws" + strings.TrimPrefix(u, "http") }
