@@ -337,8 +337,8 @@ func burstMessage(i, size int) string {
 }
 
 // waitEnded waits for the application handler of session id to return.
-func (e *env) waitEnded(id string, within time.Duration) endInfo {
-	e.t.Helper()
+func (e *env) waitEnded(t testing.TB, id string, within time.Duration) endInfo {
+	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
 		e.mu.Lock()
@@ -348,19 +348,19 @@ func (e *env) waitEnded(id string, within time.Duration) endInfo {
 			return info
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("session %s: handler still running after %v", id, within)
+			t.Fatalf("session %s: handler still running after %v", id, within)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 }
 
 // waitNoHandlers waits for every application handler to return.
-func (e *env) waitNoHandlers(within time.Duration) {
-	e.t.Helper()
+func (e *env) waitNoHandlers(t testing.TB, within time.Duration) {
+	t.Helper()
 	deadline := time.Now().Add(within)
 	for e.live.Load() != 0 {
 		if time.Now().After(deadline) {
-			e.t.Fatalf("%d application handlers still running after %v\n%s", e.live.Load(), within, allStacks())
+			t.Fatalf("%d application handlers still running after %v\n%s", e.live.Load(), within, allStacks())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -74,37 +74,37 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 
 	// xhr: an echo, then a poll pending at shutdown.
 	id := e.newID("x")
-	e.mustPoll(id, "xhr", "o")
-	e.mustSend(id, "hi")
-	e.mustPoll(id, "xhr", `a["hi"]`)
+	e.mustPoll(t, id, "xhr", "o")
+	e.mustSend(t, id, "hi")
+	e.mustPoll(t, id, "xhr", `a["hi"]`)
 	checks.Go(func() {
 		if f, err := e.poll(id, "xhr"); err != nil || f != goingAway {
 			t.Errorf("pending xhr poll at shutdown: %q, %v", f, err)
 		}
 	})
 	// xhr and jsonp sessions with no receiver; one the app closed.
-	e.mustPoll(e.newID("idle"), "xhr", "o")
+	e.mustPoll(t, e.newID("idle"), "xhr", "o")
 	jid := e.newID("j")
-	e.mustPoll(jid, "jsonp", "o")
+	e.mustPoll(t, jid, "jsonp", "o")
 	if status, body, err := e.send(jid, "jsonp_send", "j"); err != nil || status != 200 || body != "ok" {
 		t.Fatalf("jsonp_send: %d %q %v", status, body, err)
 	}
-	e.mustPoll(jid, "jsonp", `a["j"]`)
+	e.mustPoll(t, jid, "jsonp", `a["j"]`)
 	checks.Go(func() {
 		if f, err := e.poll(jid, "jsonp"); err != nil || f != goingAway {
 			t.Errorf("pending jsonp poll at shutdown: %q, %v", f, err)
 		}
 	})
 	cid := e.newID("closed")
-	e.mustPoll(cid, "xhr", "o")
-	e.mustSend(cid, "close 3000")
+	e.mustPoll(t, cid, "xhr", "o")
+	e.mustSend(t, cid, "close 3000")
 	// Streams pending at shutdown, and abandoned ones.
 	for _, kind := range streamKinds {
 		sid := e.newID("s")
-		s := e.mustOpenStream(sid, kind)
+		s := e.mustOpenStream(t, sid, kind)
 		cl.add(s.close)
 		s.mustNext(t, "o")
-		e.mustSend(sid, "m")
+		e.mustSend(t, sid, "m")
 		s.mustNext(t, `a["m"]`)
 		checks.Go(func() {
 			for {
@@ -124,13 +124,13 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 				t.Errorf("%s: after the close frame %q, %v; want EOF", kind, raw, err)
 			}
 		})
-		a := e.mustOpenStream(e.newID("abandoned"), kind)
+		a := e.mustOpenStream(t, e.newID("abandoned"), kind)
 		a.mustNext(t, "o")
 		a.close()
 	}
 	// An xhr_send blocked on a session whose app never reads.
 	stuck := e.newID("stuck")
-	e.mustPoll(stuck, "xhr", "o")
+	e.mustPoll(t, stuck, "xhr", "o")
 	checks.Go(func() {
 		msgs := make([]string, 300) // more than RecvQueue
 		if status, body, err := e.send(stuck, "xhr_send", msgs...); err != nil || status != 204 {
@@ -229,16 +229,16 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 	}{
 		{"xhr timed out", func(t *testing.T, cl *closers) {
 			id := e.newID("x")
-			e.mustPoll(id, "xhr", "o")
-			e.mustSend(id, "a")
-			e.mustPoll(id, "xhr", `a["a"]`)
-			if info := e.waitEnded(id, ioTimeout); info.code != closecode.TimedOut {
+			e.mustPoll(t, id, "xhr", "o")
+			e.mustSend(t, id, "a")
+			e.mustPoll(t, id, "xhr", `a["a"]`)
+			if info := e.waitEnded(t, id, ioTimeout); info.code != closecode.TimedOut {
 				t.Errorf("closed with %d, want 1006", info.code)
 			}
 		}},
 		{"xhr poll aborted", func(t *testing.T, cl *closers) {
 			id := e.newID("x")
-			e.mustPoll(id, "xhr", "o")
+			e.mustPoll(t, id, "xhr", "o")
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 			defer cancel()
 			req, _ := http.NewRequestWithContext(ctx, "POST", e.sessionURL(id, "xhr"), nil)
@@ -247,29 +247,29 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 			}
 			// 1002 when the poll attached before the abort; under heavy
 			// load it may not have, and the session times out instead.
-			if info := e.waitEnded(id, ioTimeout); info.code != closecode.Interrupted && info.code != closecode.TimedOut {
+			if info := e.waitEnded(t, id, ioTimeout); info.code != closecode.Interrupted && info.code != closecode.TimedOut {
 				t.Errorf("closed with %d, want 1002 (or 1006)", info.code)
 			}
 		}},
 		{"jsonp timed out", func(t *testing.T, cl *closers) {
 			id := e.newID("j")
-			e.mustPoll(id, "jsonp", "o")
+			e.mustPoll(t, id, "jsonp", "o")
 			if status, _, err := e.send(id, "jsonp_send", "a"); err != nil || status != 200 {
 				t.Fatalf("jsonp_send: %d %v", status, err)
 			}
-			e.mustPoll(id, "jsonp", `a["a"]`)
-			e.waitEnded(id, ioTimeout)
+			e.mustPoll(t, id, "jsonp", `a["a"]`)
+			e.waitEnded(t, id, ioTimeout)
 		}},
 		{"app closed xhr", func(t *testing.T, cl *closers) {
 			id := e.newID("x")
-			e.mustPoll(id, "xhr", "o")
-			e.mustSend(id, "close 3000")
-			e.mustPoll(id, "xhr", `c[3000,"bye"]`)
-			e.waitEnded(id, ioTimeout)
+			e.mustPoll(t, id, "xhr", "o")
+			e.mustSend(t, id, "close 3000")
+			e.mustPoll(t, id, "xhr", `c[3000,"bye"]`)
+			e.waitEnded(t, id, ioTimeout)
 		}},
 		{"xhr_send aborted while blocked", func(t *testing.T, cl *closers) {
 			id := e.newID("stuck")
-			e.mustPoll(id, "xhr", "o")
+			e.mustPoll(t, id, "xhr", "o")
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
 			req, _ := http.NewRequestWithContext(ctx, "POST", e.sessionURL(id, "xhr_send"), strings.NewReader(`["1","2","3","4"]`))
@@ -277,7 +277,7 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 				resp.Body.Close()
 				t.Errorf("blocked xhr_send answered %d", resp.StatusCode)
 			}
-			e.waitEnded(id, ioTimeout)
+			e.waitEnded(t, id, ioTimeout)
 		}},
 		{"websocket client close", func(t *testing.T, cl *closers) {
 			id := e.newID("ws")
@@ -286,7 +286,7 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 			wsWrite(t, c, `["a"]`)
 			wsMustRead(t, c, `a["a"]`)
 			wsClose(c)
-			if info := e.waitEnded(id, ioTimeout); info.code != 1000 {
+			if info := e.waitEnded(t, id, ioTimeout); info.code != 1000 {
 				t.Errorf("closed with %d, want 1000", info.code)
 			}
 		}},
@@ -299,21 +299,21 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 				t.Errorf("got %q, close %d", msgs, code)
 			}
 			c.Close()
-			e.waitEnded(id, ioTimeout)
+			e.waitEnded(t, id, ioTimeout)
 		}},
 		{"websocket dropped", func(t *testing.T, cl *closers) {
 			id := e.newID("ws")
 			c := e.dialWS(t, e.sessionURL(id, "websocket"))
 			wsMustRead(t, c, "o")
 			c.UnderlyingConn().Close()
-			e.waitEnded(id, ioTimeout)
+			e.waitEnded(t, id, ioTimeout)
 		}},
 		{"websocket stalled and flooded", func(t *testing.T, cl *closers) {
 			id := e.newID("ws")
 			c := e.dialWS(t, e.sessionURL(id, "websocket"))
 			cl.add(func() { c.Close() })
 			wsWrite(t, c, `["flood 1024"]`)
-			e.waitEnded(id, ioTimeout)
+			e.waitEnded(t, id, ioTimeout)
 		}},
 		{"websocket silent", func(t *testing.T, cl *closers) {
 			id := e.newID("ws")
@@ -321,7 +321,7 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 			cl.add(func() { c.Close() })
 			c.SetPingHandler(func(string) error { return nil })
 			wsCloseCode(c) // dropped for not answering pings
-			e.waitEnded(id, ioTimeout)
+			e.waitEnded(t, id, ioTimeout)
 		}},
 		{"raw websocket", func(t *testing.T, cl *closers) {
 			c := e.dialWS(t, e.base+"/websocket")
@@ -336,7 +336,7 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 			_ = h.send(`["a"]`)
 			h.mustNext(t, `a["a"]`)
 			_ = h.CloseHandshake(time.Now().Add(ioTimeout))
-			e.waitEnded(id, ioTimeout)
+			e.waitEnded(t, id, ioTimeout)
 			_ = h.Close(sockjsclient.CloseDrop)
 		}},
 		{"hixie dropped", func(t *testing.T, cl *closers) {
@@ -344,7 +344,7 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 			h := e.dialHixie(t, e.sessionURL(id, "websocket"))
 			h.mustNext(t, "o")
 			_ = h.Close(sockjsclient.CloseDrop)
-			e.waitEnded(id, ioTimeout)
+			e.waitEnded(t, id, ioTimeout)
 		}},
 	}
 	for _, kind := range streamKinds {
@@ -353,12 +353,12 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 			run  func(t *testing.T, cl *closers)
 		}{kind + " aborted", func(t *testing.T, cl *closers) {
 			id := e.newID("s")
-			s := e.mustOpenStream(id, kind)
+			s := e.mustOpenStream(t, id, kind)
 			s.mustNext(t, "o")
-			e.mustSend(id, "a")
+			e.mustSend(t, id, "a")
 			s.mustNext(t, `a["a"]`)
 			s.close()
-			if info := e.waitEnded(id, ioTimeout); info.code != closecode.Interrupted {
+			if info := e.waitEnded(t, id, ioTimeout); info.code != closecode.Interrupted {
 				t.Errorf("closed with %d, want 1002", info.code)
 			}
 		}}, struct {
@@ -366,13 +366,13 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 			run  func(t *testing.T, cl *closers)
 		}{kind + " app close", func(t *testing.T, cl *closers) {
 			id := e.newID("s")
-			s := e.mustOpenStream(id, kind)
+			s := e.mustOpenStream(t, id, kind)
 			s.mustNext(t, "o")
-			e.mustSend(id, "close 3000")
+			e.mustSend(t, id, "close 3000")
 			s.mustNext(t, `c[3000,"bye"]`)
 			s.mustEnd(t)
 			s.close()
-			e.waitEnded(id, ioTimeout)
+			e.waitEnded(t, id, ioTimeout)
 		}})
 	}
 	for _, sc := range scenarios {
@@ -381,7 +381,7 @@ func TestSessionGoroutinesEndWithSession(t *testing.T) {
 			baseline := stableGoroutines()
 			var cl closers
 			sc.run(t, &cl)
-			e.waitNoHandlers(ioTimeout)
+			e.waitNoHandlers(t, ioTimeout)
 			cl.run()
 			e.tr.CloseIdleConnections()
 			waitGoroutines(t, baseline, 3*time.Second)

@@ -28,7 +28,7 @@ func TestConflict2010(t *testing.T) {
 			first := make(chan string, 1)
 			var s1 *stream
 			if kind == "xhr" || kind == "jsonp" {
-				e.mustPoll(id, kind, "o")
+				e.mustPoll(t, id, kind, "o")
 				go func() {
 					f, err := e.poll(id, kind)
 					if err != nil {
@@ -37,16 +37,16 @@ func TestConflict2010(t *testing.T) {
 					first <- f
 				}()
 				time.Sleep(100 * time.Millisecond) // let the poll attach
-				e.mustPoll(id, kind, conflictFrame)
+				e.mustPoll(t, id, kind, conflictFrame)
 			} else {
-				s1 = e.mustOpenStream(id, kind)
+				s1 = e.mustOpenStream(t, id, kind)
 				s1.mustNext(t, "o")
-				s2 := e.mustOpenStream(id, kind)
+				s2 := e.mustOpenStream(t, id, kind)
 				s2.mustNext(t, conflictFrame)
 				s2.mustEnd(t)
 			}
 			// The first receiver is still attached and gets messages.
-			e.mustSend(id, "still here")
+			e.mustSend(t, id, "still here")
 			if s1 != nil {
 				s1.mustNext(t, `a["still here"]`)
 			} else if f := <-first; f != `a["still here"]` {
@@ -89,14 +89,14 @@ func TestResponseLimit(t *testing.T) {
 			t.Run(kind+"/"+mode, func(t *testing.T) {
 				t.Parallel()
 				id := e.newID("limit")
-				s := e.mustOpenStream(id, kind)
+				s := e.mustOpenStream(t, id, kind)
 				s.mustNext(t, "o")
 				const n, size = 40, 300
 				delay := 0
 				if mode == "drip" {
 					delay = 1
 				}
-				e.mustSend(id, fmt.Sprintf("burst %d %d %d", n, size, delay))
+				e.mustSend(t, id, fmt.Sprintf("burst %d %d %d", n, size, delay))
 				var got []string
 				for responses := 1; len(got) < n; responses++ {
 					if responses > 20 {
@@ -130,7 +130,7 @@ func TestResponseLimit(t *testing.T) {
 					}
 					if len(got) < n {
 						s.close()
-						s = e.mustOpenStream(id, kind)
+						s = e.mustOpenStream(t, id, kind)
 					}
 				}
 				for i, m := range got {
@@ -152,7 +152,7 @@ func TestHeartbeats(t *testing.T) {
 	t.Run("xhr", func(t *testing.T) {
 		t.Parallel()
 		id := e.newID("hb")
-		e.mustPoll(id, "xhr", "o")
+		e.mustPoll(t, id, "xhr", "o")
 		status, body, err := e.do("POST", e.sessionURL(id, "xhr"), "", nil)
 		if err != nil || status != 200 || body != "h\n" {
 			t.Fatalf("idle xhr poll: %d %q %v, want h\\n", status, body, err)
@@ -161,7 +161,7 @@ func TestHeartbeats(t *testing.T) {
 	t.Run("jsonp", func(t *testing.T) {
 		t.Parallel()
 		id := e.newID("hb")
-		e.mustPoll(id, "jsonp", "o")
+		e.mustPoll(t, id, "jsonp", "o")
 		status, body, err := e.do("GET", e.sessionURL(id, "jsonp")+"?c=cb", "", nil)
 		if err != nil || status != 200 || body != "/**/cb(\"h\");\r\n" {
 			t.Fatalf("idle jsonp poll: %d %q %v", status, body, err)
@@ -174,7 +174,7 @@ func TestHeartbeats(t *testing.T) {
 	} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			s := e.mustOpenStream(e.newID("hb"), kind)
+			s := e.mustOpenStream(t, e.newID("hb"), kind)
 			s.mustNext(t, "o")
 			for range 3 {
 				start := time.Now()
@@ -238,13 +238,13 @@ func TestHeartbeats(t *testing.T) {
 func TestEventSourceEscaping(t *testing.T) {
 	e := newEnv(t, nil)
 	id := e.newID("es")
-	s := e.mustOpenStream(id, "eventsource")
+	s := e.mustOpenStream(t, id, "eventsource")
 	s.mustNext(t, "o")
 	msgs := []string{
 		"%", "%%", "%0A", "%25", "%00", "a%b", "\r", "\n", "\x00", "\r\n\r\ndata: injected\r\n\r\n",
 		"100% \x00 sure\n", "%E2%80%A8", "\u2028\u2029", "id: 1\nevent: x", "%\r%\n%\x00%",
 	}
-	e.mustSend(id, msgs...)
+	e.mustSend(t, id, msgs...)
 	var got []string
 	for len(got) < len(msgs) {
 		raw, err := s.nextRaw()
@@ -295,13 +295,13 @@ func TestScriptTransportsInjectionSafe(t *testing.T) {
 
 	t.Run("htmlfile", func(t *testing.T) {
 		id := e.newID("inj")
-		s := e.mustOpenStream(id, "htmlfile")
+		s := e.mustOpenStream(t, id, "htmlfile")
 		if strings.Count(strings.ToLower(s.prelude), "<script") != 1 || strings.Count(strings.ToLower(s.prelude), "</script") != 1 {
 			t.Fatalf("prelude has unexpected script tags:\n%s", s.prelude)
 		}
 		s.mustNext(t, "o")
 		for _, m := range hostileMessages {
-			e.mustSend(id, m)
+			e.mustSend(t, id, m)
 		}
 		var got []string
 		for len(got) < len(hostileMessages) {
@@ -329,7 +329,7 @@ func TestScriptTransportsInjectionSafe(t *testing.T) {
 	})
 	t.Run("jsonp", func(t *testing.T) {
 		id := e.newID("inj")
-		e.mustPoll(id, "jsonp", "o")
+		e.mustPoll(t, id, "jsonp", "o")
 		for _, m := range hostileMessages {
 			if status, body, err := e.send(id, "jsonp_send", m); err != nil || status != 200 || body != "ok" {
 				t.Fatalf("jsonp_send %q: %d %q %v", m, status, body, err)
@@ -459,7 +459,7 @@ func TestCallbackValidation(t *testing.T) {
 // The htmlfile prelude names the callback and is padded to at least 1 KiB.
 func TestHTMLFilePrelude(t *testing.T) {
 	e := newEnv(t, nil)
-	s := e.mustOpenStream(e.newID("pre"), "htmlfile")
+	s := e.mustOpenStream(t, e.newID("pre"), "htmlfile")
 	if !strings.Contains(s.prelude, "var c = parent.cb;") {
 		t.Fatalf("prelude does not call the callback:\n%s", s.prelude)
 	}

@@ -22,7 +22,7 @@ func TestSendBodyTooLarge(t *testing.T) {
 	const limit = 1024
 	e := newEnv(t, &harnessOptions{MaxSendBody: limit})
 	id := e.newID("big")
-	e.mustPoll(id, "xhr", "o")
+	e.mustPoll(t, id, "xhr", "o")
 	exact := `["` + strings.Repeat("x", limit-4) + `"]`
 	over := `["` + strings.Repeat("x", limit-3) + `"]`
 	tests := []struct {
@@ -63,7 +63,7 @@ func TestSendBodyTooLarge(t *testing.T) {
 		})
 	}
 	// The session still works, and got exactly the accepted messages.
-	e.mustSend(id, "after")
+	e.mustSend(t, id, "after")
 	want := strings.Repeat("x", limit-4)
 	got, err := e.poll(id, "xhr")
 	if err != nil {
@@ -78,7 +78,7 @@ func TestSendBodyTooLarge(t *testing.T) {
 func TestSendPayloadErrors(t *testing.T) {
 	e := newEnv(t, nil)
 	id := e.newID("pay")
-	e.mustPoll(id, "xhr", "o")
+	e.mustPoll(t, id, "xhr", "o")
 	tests := []struct {
 		kind, ctype, body string
 		status            int
@@ -99,7 +99,7 @@ func TestSendPayloadErrors(t *testing.T) {
 			t.Errorf("%s %q: %d %q %v, want %d %q", tt.kind, tt.body, status, body, err, tt.status, tt.want)
 		}
 	}
-	e.mustPoll(id, "xhr", `a["a","b"]`)
+	e.mustPoll(t, id, "xhr", `a["a","b"]`)
 	if status, _, _ := e.send(e.newID("nosuch"), "xhr_send", "x"); status != 404 {
 		t.Fatalf("xhr_send to an unknown session: %d, want 404", status)
 	}
@@ -112,7 +112,7 @@ func TestUnreadSendBlocksOnlyItsSession(t *testing.T) {
 	const recvTimeout = 600 * time.Millisecond
 	e := newEnv(t, &harnessOptions{RecvQueue: 2, RecvTimeout: recvTimeout})
 	stuck := e.newID("stuck")
-	e.mustPoll(stuck, "xhr", "o")
+	e.mustPoll(t, stuck, "xhr", "o")
 
 	type result struct {
 		status  int
@@ -128,11 +128,11 @@ func TestUnreadSendBlocksOnlyItsSession(t *testing.T) {
 	}()
 
 	other := e.newID("other")
-	e.mustPoll(other, "xhr", "o")
+	e.mustPoll(t, other, "xhr", "o")
 	for i := range 5 {
 		t0 := time.Now()
-		e.mustSend(other, fmt.Sprint(i))
-		e.mustPoll(other, "xhr", fmt.Sprintf(`a["%d"]`, i))
+		e.mustSend(t, other, fmt.Sprint(i))
+		e.mustPoll(t, other, "xhr", fmt.Sprintf(`a["%d"]`, i))
 		if d := time.Since(t0); d > recvTimeout/3 {
 			t.Fatalf("echo on another session took %v while one is stuck", d)
 		}
@@ -149,8 +149,8 @@ func TestUnreadSendBlocksOnlyItsSession(t *testing.T) {
 	if r.elapsed < recvTimeout || r.elapsed > recvTimeout+time.Second {
 		t.Fatalf("stuck xhr_send answered after %v, want about %v", r.elapsed, recvTimeout)
 	}
-	e.mustPoll(stuck, "xhr", `c[1008,"Receive queue full"]`)
-	if info := e.waitEnded(stuck, ioTimeout); info.code != closecode.SlowClient {
+	e.mustPoll(t, stuck, "xhr", `c[1008,"Receive queue full"]`)
+	if info := e.waitEnded(t, stuck, ioTimeout); info.code != closecode.SlowClient {
 		t.Fatalf("stuck session closed with %d", info.code)
 	}
 }
@@ -163,7 +163,7 @@ func TestSendBrokenChunkedBody(t *testing.T) {
 	const limit = 1024
 	e := newEnv(t, &harnessOptions{MaxSendBody: limit})
 	id := e.newID("chunk")
-	e.mustPoll(id, "xhr", "o")
+	e.mustPoll(t, id, "xhr", "o")
 	tests := []struct {
 		name      string
 		kind      string
@@ -222,6 +222,6 @@ func TestSendBrokenChunkedBody(t *testing.T) {
 		})
 	}
 	// Only the valid sends' messages arrived.
-	e.mustSend(id, "after")
-	e.mustPoll(id, "xhr", `a["ok","ok","after"]`)
+	e.mustSend(t, id, "after")
+	e.mustPoll(t, id, "xhr", `a["ok","ok","after"]`)
 }

@@ -337,7 +337,7 @@ func TestHijackedStream(t *testing.T) {
 				}
 				rs := open()
 				rs.mustNext(t, "o")
-				e.mustSend(id, "hello")
+				e.mustSend(t, id, "hello")
 				rs.mustNext(t, `a["hello"]`)
 
 				// More than a response may carry (how many responses it
@@ -345,7 +345,7 @@ func TestHijackedStream(t *testing.T) {
 				// that ends is followed by the client's next, which takes
 				// up where the last ended: no 2010, no second "o".
 				const n, size = 12, 200
-				e.mustSend(id, fmt.Sprintf("burst %d %d 1", n, size))
+				e.mustSend(t, id, fmt.Sprintf("burst %d %d 1", n, size))
 				var got []string
 				responses := 1
 				for len(got) < n {
@@ -376,7 +376,7 @@ func TestHijackedStream(t *testing.T) {
 
 				// A response that ends by its envelope alone.
 				if limit-rs.bytes < 100 {
-					e.mustSend(id, strings.Repeat("x", limit)) // end this one first
+					e.mustSend(t, id, strings.Repeat("x", limit)) // end this one first
 					if _, ended := rs.readMessages(t, 1, limit, true); !ended {
 						t.Fatal("a message longer than the limit did not end the response")
 					}
@@ -384,13 +384,13 @@ func TestHijackedStream(t *testing.T) {
 					rs = open()
 				}
 				big := envelopeOverLimit(limit - rs.bytes)
-				e.mustSend(id, big)
+				e.mustSend(t, id, big)
 				if msgs, ended := rs.readMessages(t, 1, limit, true); !ended || len(msgs) != 1 || msgs[0] != big {
 					t.Fatalf("message of %d quotes, %d bytes before the limit: got %d messages, ended %v", len(big), limit-rs.bytes, len(msgs), ended)
 				}
 				rs.close()
 				rs = open()
-				e.mustSend(id, "still here")
+				e.mustSend(t, id, "still here")
 				rs.mustNext(t, `a["still here"]`)
 
 				e.metrics.mu.Lock()
@@ -452,14 +452,14 @@ func TestStreamFallback(t *testing.T) {
 				if wrote, _ := path.watch.written(rs.conn); wrote == 0 {
 					t.Fatal("nothing written through net/http: the connection was taken over")
 				}
-				e.mustSend(id, "hello")
+				e.mustSend(t, id, "hello")
 				rs.mustNext(t, `a["hello"]`)
 
 				// The response ends at the limit, reached by the
 				// envelope alone or by the frame, and the next one carries
 				// on.
 				for _, m := range []string{envelopeOverLimit(limit - rs.bytes), strings.Repeat("x", limit)} {
-					e.mustSend(id, m)
+					e.mustSend(t, id, m)
 					if msgs, ended := rs.readMessages(t, 1, limit, false); !ended || len(msgs) != 1 || msgs[0] != m {
 						t.Fatalf("message of %d bytes, %d before the limit: got %d messages, ended %v", len(m), limit-rs.bytes, len(msgs), ended)
 					}
@@ -468,7 +468,7 @@ func TestStreamFallback(t *testing.T) {
 				}
 				// A frame read tells that the receiver is attached (the
 				// prelude goes out before it attaches).
-				e.mustSend(id, "again")
+				e.mustSend(t, id, "again")
 				rs.mustNext(t, `a["again"]`)
 
 				second := dialStream(t, path.host, id, kind, path.req)
@@ -477,10 +477,10 @@ func TestStreamFallback(t *testing.T) {
 				second.close()
 
 				// The first receiver is still attached.
-				e.mustSend(id, "still here")
+				e.mustSend(t, id, "still here")
 				rs.mustNext(t, `a["still here"]`)
 				rs.close()
-				if info := e.waitEnded(id, ioTimeout); info.code != closecode.Interrupted {
+				if info := e.waitEnded(t, id, ioTimeout); info.code != closecode.Interrupted {
 					t.Fatalf("session closed with %d after its receiver went away, want 1002", info.code)
 				}
 			})
@@ -525,7 +525,7 @@ func TestHijackedStreamLeavesNoGoroutines(t *testing.T) {
 		end      func(t *testing.T, e *env, id string, rs *rawStream)
 	}{
 		{"response limit", streamKinds, closecode.TimedOut, false, func(t *testing.T, e *env, id string, rs *rawStream) {
-			e.mustSend(id, "burst 4 200")
+			e.mustSend(t, id, "burst 4 200")
 			if _, ended := rs.readMessages(t, 4, limit, true); !ended {
 				t.Fatal("the response did not end")
 			}
@@ -534,7 +534,7 @@ func TestHijackedStreamLeavesNoGoroutines(t *testing.T) {
 		// A client that keeps the connection after the response is cut
 		// off a second later.
 		{"response limit, client stays", []string{"xhr_streaming"}, closecode.TimedOut, false, func(t *testing.T, e *env, id string, rs *rawStream) {
-			e.mustSend(id, "burst 4 200")
+			e.mustSend(t, id, "burst 4 200")
 			if _, ended := rs.readMessages(t, 4, limit, true); !ended {
 				t.Fatal("the response did not end")
 			}
@@ -543,7 +543,7 @@ func TestHijackedStreamLeavesNoGoroutines(t *testing.T) {
 			rs.close()
 		}},
 		{"app close", streamKinds, 3000, false, func(t *testing.T, e *env, id string, rs *rawStream) {
-			e.mustSend(id, "close 3000")
+			e.mustSend(t, id, "close 3000")
 			rs.mustNext(t, `c[3000,"bye"]`)
 			rs.mustEnd(t)
 			rs.mustConnEOF(t)
@@ -583,13 +583,13 @@ func TestHijackedStreamLeavesNoGoroutines(t *testing.T) {
 				id := e.newID("leak")
 				rs := dialStream(t, e.ts.URL, id, kind, rawRequest{})
 				rs.mustNext(t, "o")
-				e.mustSend(id, "hello")
+				e.mustSend(t, id, "hello")
 				rs.mustNext(t, `a["hello"]`)
 				end.end(t, e, id, rs)
-				if info := e.waitEnded(id, ioTimeout); info.code != end.code {
+				if info := e.waitEnded(t, id, ioTimeout); info.code != end.code {
 					t.Errorf("session closed with %d, want %d", info.code, end.code)
 				}
-				e.waitNoHandlers(ioTimeout)
+				e.waitNoHandlers(t, ioTimeout)
 				e.tr.CloseIdleConnections()
 				if end.shutdown {
 					e.ts.Close()

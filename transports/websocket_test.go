@@ -63,7 +63,7 @@ func TestWebsocketBrokenJSON(t *testing.T) {
 		if msg, closed, err := h.next(); err != nil || !closed {
 			t.Fatalf("got %q, %v; want the connection to end", msg, err)
 		}
-		if info := e.waitEnded(id, ioTimeout); info.code != 1007 {
+		if info := e.waitEnded(t, id, ioTimeout); info.code != 1007 {
 			t.Fatalf("session closed with %d, want 1007", info.code)
 		}
 	})
@@ -80,7 +80,7 @@ func TestWebsocketBrokenJSON(t *testing.T) {
 			if len(msgs) != 0 || code != websocket.CloseInvalidFramePayloadData {
 				t.Fatalf("got frames %q then close %d; want no frame and close 1007", msgs, code)
 			}
-			if info := e.waitEnded(id, ioTimeout); info.code != 1007 {
+			if info := e.waitEnded(t, id, ioTimeout); info.code != 1007 {
 				t.Fatalf("session closed with %d, want 1007", info.code)
 			}
 		})
@@ -106,7 +106,7 @@ func TestWebsocketMessageTooBig(t *testing.T) {
 		if code, msgs := wsCloseCode(c); code != websocket.CloseMessageTooBig || len(msgs) != 0 {
 			t.Fatalf("got frames %q then close %d, want close 1009", msgs, code)
 		}
-		if info := e.waitEnded(id, ioTimeout); info.code != 1009 {
+		if info := e.waitEnded(t, id, ioTimeout); info.code != 1009 {
 			t.Fatalf("session closed with %d, want 1009", info.code)
 		}
 	})
@@ -137,7 +137,7 @@ func TestWebsocketMessageTooBig(t *testing.T) {
 		if msg, closed, err := h.next(); err != nil || !closed {
 			t.Errorf("hixie-76 message over MaxMessageSize: got %q, %v; want the connection to end", msg, err)
 		}
-		if info := e.waitEnded(id, ioTimeout); info.code != 1009 {
+		if info := e.waitEnded(t, id, ioTimeout); info.code != 1009 {
 			t.Errorf("hixie-76 session closed with %d %q, want 1009", info.code, info.reason)
 		}
 	})
@@ -165,7 +165,7 @@ func TestWebsocketPingTimeout(t *testing.T) {
 		conn, _ := dialRawWebsocket(t, e.sessionURL(id, "websocket"))
 		defer conn.Close()
 		start := time.Now() // from here on the client reads and answers nothing
-		info := e.waitEnded(id, ioTimeout)
+		info := e.waitEnded(t, id, ioTimeout)
 		checkDrop(t, time.Since(start))
 		if info.code != 1002 {
 			t.Fatalf("session closed with %d %q, want 1002 (connection interrupted)", info.code, info.reason)
@@ -268,7 +268,7 @@ func TestHixie76Echo(t *testing.T) {
 	if _, closed, err := h.next(); !closed || !h.closing || err != nil {
 		t.Fatalf("want the closing frame after c[3000], got closed=%v (closing frame %v) err=%v", closed, h.closing, err)
 	}
-	if info := e.waitEnded(id, ioTimeout); info.code != 3000 {
+	if info := e.waitEnded(t, id, ioTimeout); info.code != 3000 {
 		t.Fatalf("session closed with %d", info.code)
 	}
 	// The client's closing handshake ends a session too.
@@ -276,7 +276,7 @@ func TestHixie76Echo(t *testing.T) {
 	h2 := e.dialHixie(t, e.sessionURL(id2, "websocket"))
 	h2.mustNext(t, "o")
 	_ = h2.CloseHandshake(time.Now().Add(ioTimeout))
-	e.waitEnded(id2, ioTimeout)
+	e.waitEnded(t, id2, ioTimeout)
 }
 
 // A client that stops reading never blocks Send (of its session or any
@@ -306,7 +306,7 @@ func TestWebsocketSlowReader(t *testing.T) {
 			t.Fatalf("echo on another session took %v while a client stalls", d)
 		}
 	}
-	info := e.waitEnded(slowID, 2*time.Second)
+	info := e.waitEnded(t, slowID, 2*time.Second)
 	if info.code != closecode.SlowClient || !errors.Is(info.sendErr, session.ErrSlowClient) {
 		t.Fatalf("stalled client: closed with %d %q, flood ended with %v; want 1008 and ErrSlowClient", info.code, info.reason, info.sendErr)
 	}
@@ -524,7 +524,7 @@ func TestWebsocketRefusesBinary(t *testing.T) {
 		if err := c.WriteMessage(websocket.BinaryMessage, []byte(`["a"]`)); err != nil {
 			t.Fatal(err)
 		}
-		if info := e.waitEnded(id, ioTimeout); info.code != 1003 {
+		if info := e.waitEnded(t, id, ioTimeout); info.code != 1003 {
 			t.Fatalf("session closed with %d, want 1003", info.code)
 		}
 	})

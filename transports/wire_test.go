@@ -77,14 +77,14 @@ func (e *env) poll(id, kind string) (string, error) {
 	return frame, err
 }
 
-func (e *env) mustPoll(id, kind, want string) {
-	e.t.Helper()
+func (e *env) mustPoll(t testing.TB, id, kind, want string) {
+	t.Helper()
 	got, err := e.poll(id, kind)
 	if err != nil {
-		e.t.Fatalf("%s poll of %s: %v", kind, id, err)
+		t.Fatalf("%s poll of %s: %v", kind, id, err)
 	}
 	if got != want {
-		e.t.Fatalf("%s poll of %s: got %q, want %q", kind, id, got, want)
+		t.Fatalf("%s poll of %s: got %q, want %q", kind, id, got, want)
 	}
 }
 
@@ -104,11 +104,11 @@ func (e *env) send(id, kind string, msgs ...string) (int, string, error) {
 	panic(kind)
 }
 
-func (e *env) mustSend(id string, msgs ...string) {
-	e.t.Helper()
+func (e *env) mustSend(t testing.TB, id string, msgs ...string) {
+	t.Helper()
 	status, body, err := e.send(id, "xhr_send", msgs...)
 	if err != nil || status != http.StatusNoContent {
-		e.t.Fatalf("xhr_send to %s: %d %q %v", id, status, body, err)
+		t.Fatalf("xhr_send to %s: %d %q %v", id, status, body, err)
 	}
 }
 
@@ -173,13 +173,13 @@ func (e *env) openStreamQuery(id, kind, query string) (*stream, error) {
 	return s, nil
 }
 
-func (e *env) mustOpenStream(id, kind string) *stream {
-	e.t.Helper()
+func (e *env) mustOpenStream(t testing.TB, id, kind string) *stream {
+	t.Helper()
 	s, err := e.openStream(id, kind)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
-	e.t.Cleanup(s.close)
+	t.Cleanup(s.close)
 	return s
 }
 
