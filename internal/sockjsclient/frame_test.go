@@ -108,6 +108,8 @@ func FuzzParseFrame(f *testing.F) {
 	for _, s := range []string{
 		"o", "h", `a[]`, `a["x"]`, `a["a","b"]`, `a["\u0041\n"]`, `a[ "x" ]`,
 		`c[3000,"Go away!"]`, `m"x"`, `a["\ud83d\ude00"]`, `a["é"]`, "a[\"\xff\"]", `a[1]`,
+		`a["MESSAGE\ndestination:/topic/a\n\nbody\u0000","\"\\\/\b\f\r\t"]`, `a["\ud800"]`, `a["\u00e9\u20AC"]`,
+		`a["\u12"]`, `a["\u12g4"]`, `a["\x"]`, `a["\`,
 	} {
 		f.Add([]byte(s))
 	}
