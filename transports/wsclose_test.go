@@ -13,43 +13,59 @@ import (
 
 // A websocket endpoint sends nothing after its close frame; browsers fail
 // the connection otherwise ("Data frame received after close"). Here the
-// application floods the session while the client closes: gorilla answers
-// the client's close from the reader while our writer is busy writing
-// messages, and the close must be the last frame either way.
+// application floods the session while the client closes: the reader
+// answers the client's close while our writer is busy writing messages,
+// and the close must be the last frame either way. A client that reads on
+// catches the writer between frames; one that pauses first (its buffers
+// fill) leaves the writer blocked in a write, with the next frame ready
+// the moment the answer to the close is out.
 func TestWebsocketNoDataAfterClose(t *testing.T) {
-	srv := newHarness(nil, func(s appSession) {
-		for s.Send("x") == nil {
-			time.Sleep(10 * time.Microsecond) // leave the writer room to write
-		}
-	}, &recMetrics{})
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
-	defer func() { _ = srv.Shutdown(context.Background()) }()
+	for _, tc := range []struct {
+		name  string
+		size  int           // of each message
+		pause time.Duration // the client reads nothing for that long, then closes
+		conns int
+	}{
+		{"reading", 1, 0, 30},
+		{"paused", 16 << 10, 20 * time.Millisecond, 30},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := strings.Repeat("x", tc.size)
+			srv := newHarness(&harnessOptions{SendQueueBytes: 64 << 20}, func(s appSession) {
+				for s.Send(msg) == nil {
+					time.Sleep(10 * time.Microsecond) // leave the writer room to write
+				}
+			}, &recMetrics{})
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			defer func() { _ = srv.Shutdown(context.Background()) }()
 
-	for i := range 30 {
-		conn, br := dialRawWebsocket(t, ts.URL+"/flood/000/c"+strings.Repeat("x", i)+"/websocket")
-		// Let data flow, then close with 1000.
-		if op, _ := readRawFrame(t, br); op != 1 {
-			t.Fatalf("first frame opcode %d, want text (o)", op)
-		}
-		_, _ = conn.Write(abCloseFrame(1000, ""))
-		closed := false
-		for {
-			op, _, err := readFrame(br)
-			if err != nil {
-				break // the server ended the connection
+			for i := range tc.conns {
+				conn, br := dialRawWebsocket(t, ts.URL+"/flood/000/c"+strings.Repeat("x", i)+"/websocket")
+				if op, _ := readRawFrame(t, br); op != 1 {
+					t.Fatalf("first frame opcode %d, want text (o)", op)
+				}
+				time.Sleep(tc.pause)
+				_, _ = conn.Write(abCloseFrame(1000, ""))
+				closed := false
+				for {
+					op, _, err := readFrame(br)
+					if err != nil {
+						break // the server ended the connection
+					}
+					if closed && op < 8 {
+						t.Fatalf("connection %d: data frame (opcode %d) after the server's close frame", i, op)
+					}
+					if op == 8 {
+						closed = true
+					}
+				}
+				if !closed {
+					t.Fatalf("connection %d: no close frame", i)
+				}
+				conn.Close()
 			}
-			if closed && op < 8 {
-				t.Fatalf("connection %d: data frame (opcode %d) after the server's close frame", i, op)
-			}
-			if op == 8 {
-				closed = true
-			}
-		}
-		if !closed {
-			t.Fatalf("connection %d: no close frame", i)
-		}
-		conn.Close()
+		})
 	}
 }
 
