@@ -286,3 +286,50 @@ for (const clientName of CLIENT_NAMES) {
     }
   });
 }
+
+// The demo page's STOMP chat, as two people use it: each in a browser
+// context of their own, on different transports, in one room; what one
+// says reaches both under the sender's nickname, and the page breaks no
+// CSP rule (@stomp/stompjs comes from the page's own server).
+describe('demo page: STOMP chat', () => {
+  const people = [];
+  after(async () => { for (const p of people) await p.ctx.context.close(); });
+
+  it('two people in a room, on websocket and xhr-polling', { timeout: 45000 }, async () => {
+    const room = `r${Date.now().toString(36)}`;
+    for (const [nick, transport] of [['ann', 'websocket'], ['bob', 'xhr-polling']]) {
+      const ctx = await newContext(browser);
+      const page = await ctx.context.newPage();
+      const problems = [];
+      page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
+      page.on('console', (m) => {
+        if (/Content Security Policy|Refused to/i.test(m.text()) || m.type() === 'error') problems.push(`console.${m.type()}: ${m.text()}`);
+      });
+      await page.goto(`${SOCKJSD}/?transport=${transport}`);
+      await page.fill('#stomp-name', nick);
+      await page.fill('#stomp-room', room);
+      await page.click('#stomp [data-role=connect]');
+      await page.locator('#stomp [data-role=state]').filter({ hasText: 'open' }).waitFor({ timeout: T });
+      await page.locator('#stomp-messages li.sys', { hasText: `in /topic/room.${room}` }).waitFor({ timeout: T });
+      assert.equal(await page.textContent('#stomp [data-role=transport]'), transport);
+      assert.equal(await page.textContent('#stomp [data-role=version]'), '1.2');
+      people.push({ nick, ctx, page, problems });
+    }
+    const [ann, bob] = people;
+    await bob.page.fill('#stomp-input', 'hello from bob <b>not bold</b>');
+    await bob.page.click('#stomp-send');
+    for (const p of people) {
+      const li = p.page.locator('#stomp-messages li:not(.sys)').last();
+      await li.filter({ hasText: 'hello from bob' }).waitFor({ timeout: T });
+      assert.equal(await li.textContent(), 'bob: hello from bob <b>not bold</b>');
+    }
+    await ann.page.fill('#stomp-input', 'hi bob');
+    await ann.page.click('#stomp-send');
+    await bob.page.locator('#stomp-messages li', { hasText: 'ann: hi bob' }).waitFor({ timeout: T });
+    for (const p of people) {
+      await p.page.click('#stomp [data-role=disconnect]');
+      await p.page.locator('#stomp [data-role=state]').filter({ hasText: 'closed' }).waitFor({ timeout: T });
+      assert.deepEqual(p.problems, [], p.nick);
+    }
+  });
+});
