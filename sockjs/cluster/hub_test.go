@@ -364,3 +364,38 @@ func TestHubHistoryOutlivesNode(t *testing.T) {
 		})
 	}
 }
+
+// Presence read while every node rewrites its entries (PresenceTTL/3)
+// counts each entry once and misses none.
+func TestHubPresenceDuringRefresh(t *testing.T) {
+	// Long enough that a refresh late on a loaded machine lets no entry
+	// expire; short enough for several refreshes during the reads.
+	const ttl = 1500 * time.Millisecond
+	for _, k := range brokerKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			nodes := newHubNodes(t, k, 2, ttl, 0)
+			var want []hub.Member
+			for i := range 8 {
+				user := fmt.Sprintf("u%d", i)
+				for _, hn := range nodes {
+					s, _ := hn.dial(user)
+					if _, err := hn.hub.Subscribe(context.Background(), s, "room", nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want = append(want, hub.Member{User: user, Sessions: 2})
+			}
+			reads := 0
+			for end := time.Now().Add(2 * ttl); time.Now().Before(end); reads++ {
+				got, err := nodes[reads%2].hub.Presence(context.Background(), "room")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("%s: read %d: presence %v, want %v", k.name, reads, got, want)
+				}
+			}
+			t.Logf("%s: %d reads during 2 nodes × 6 refreshes, each right", k.name, reads)
+		})
+	}
+}

@@ -38,6 +38,7 @@ type NATSHub struct {
 	js       jetstream.JetStream
 	stream   jetstream.Stream
 	kv       jetstream.KeyValue
+	kvStream jetstream.Stream // the presence bucket's stream, for its keys
 	opts     HubOptions
 	subj     string // "sockjsd.hub.<name>."
 	node     string
@@ -150,6 +151,9 @@ func NewNATSHub(ctx context.Context, nc *nats.Conn, opts *NATSHubOptions) (*NATS
 		Replicas:    max(no.Replicas, 1),
 	})
 	if err != nil {
+		return nil, fmt.Errorf("sockjs/cluster: nats presence bucket: %w", err)
+	}
+	if b.kvStream, err = js.Stream(ctx, "KV_"+b.kv.Bucket()); err != nil {
 		return nil, fmt.Errorf("sockjs/cluster: nats presence bucket: %w", err)
 	}
 	b.userSub, err = nc.Subscribe(b.subj+"users", b.userMessage)
@@ -527,35 +531,71 @@ func (b *NATSHub) Presence(ctx context.Context, topic string) ([]hub.Member, err
 }
 
 // readPresence sums the live entries matching filter by user.
+//
+// A watcher's "initial values are in" marker comes after as many
+// deliveries as the bucket held entries: a refresh written meanwhile
+// (every node rewrites its entries every PresenceTTL/3) brings its entry
+// a second time and ends the initial values before some other entry. So
+// entries are kept by key, the last value winning, and the bucket's
+// stream, asked which keys it holds, names any the watcher missed, read
+// one by one.
 func (b *NATSHub) readPresence(ctx context.Context, filter string) (map[string]int, error) {
-	w, err := b.kv.WatchFiltered(ctx, []string{filter}, jetstream.IgnoreDeletes())
+	w, err := b.kv.WatchFiltered(ctx, []string{filter})
 	if err != nil {
 		return nil, fmt.Errorf("sockjs/cluster: nats presence: %w", err)
 	}
 	defer func() { _ = w.Stop() }()
+	entries := map[string]int{} // key → sessions; 0 for a deleted key
+	func() {
+		for {
+			select {
+			case e, ok := <-w.Updates():
+				if !ok || e == nil { // closed, or the initial values are in
+					return
+				}
+				n := 0
+				if e.Operation() == jetstream.KeyValuePut {
+					n, _ = strconv.Atoi(string(e.Value()))
+				}
+				entries[e.Key()] = n
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	prefix := "$KV." + b.kv.Bucket() + "."
+	info, err := b.kvStream.Info(ctx, jetstream.WithSubjectFilter(prefix+filter))
+	if err != nil {
+		return nil, fmt.Errorf("sockjs/cluster: nats presence: %w", err)
+	}
+	for subject := range info.State.Subjects {
+		key := strings.TrimPrefix(subject, prefix)
+		if _, seen := entries[key]; seen {
+			continue
+		}
+		e, err := b.kv.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			continue // deleted, or expired since
+		case err != nil:
+			return nil, fmt.Errorf("sockjs/cluster: nats presence: %w", err)
+		}
+		entries[key], _ = strconv.Atoi(string(e.Value()))
+	}
 	users := map[string]int{}
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok {
-				return users, nil
-			}
-			if e == nil { // the initial values are all in
-				return users, nil
-			}
-			parts := strings.Split(e.Key(), ".")
-			if len(parts) != 3 {
-				continue
-			}
-			u, err := base64.RawURLEncoding.DecodeString(parts[1][1:])
-			n, _ := strconv.Atoi(string(e.Value()))
-			if err == nil && n > 0 {
-				users[string(u)] += n
-			}
-		case <-ctx.Done():
-			return nil, ctx.Err()
+	for key, n := range entries {
+		parts := strings.Split(key, ".")
+		if len(parts) != 3 || n <= 0 {
+			continue
+		}
+		if u, err := base64.RawURLEncoding.DecodeString(parts[1][1:]); err == nil {
+			users[string(u)] += n
 		}
 	}
+	return users, nil
 }
 
 // refreshLoop rewrites this node's presence entries every PresenceTTL/3,
