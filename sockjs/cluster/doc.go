@@ -8,7 +8,10 @@
 // session for the node it reached, in an Engine all nodes share (Redis,
 // NATS JetStream KV, or memory for nodes in one process); every later
 // request that reaches another node is forwarded to the owner, streaming
-// responses included, and the answer relayed as the owner writes it.
+// responses included, and the answer relayed as the owner writes it: a
+// stream (xhr_streaming, eventsource, htmlfile) chunk by chunk, each of
+// the owner's chunks one chunk to the client, when Config.Transport is an
+// *http.Transport (the default).
 // Websocket connections, /info, the iframe page and the client script are
 // served wherever they land.
 //

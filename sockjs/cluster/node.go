@@ -40,7 +40,10 @@ type Config struct {
 	// Transport carries forwarded requests to their owner: set one with a
 	// TLS client configuration (and URL "https://...") for encrypted or
 	// mutually authenticated node-to-node traffic. Nil means plain HTTP
-	// with keep-alive connections.
+	// with keep-alive connections. Relayed streams use an *http.Transport's
+	// dialers and TLSClientConfig directly, to keep the owner's chunks
+	// (see stream.go); with another RoundTripper they go through it, their
+	// frames intact but chunks possibly merged.
 	Transport http.RoundTripper
 
 	// Logger receives the cluster's logs. Nil means none.

@@ -2,14 +2,19 @@ package cluster
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sockjsd/sockjsd/sockjs"
 )
 
 // rawChunks makes a request on a connection of its own and returns the
@@ -128,5 +133,44 @@ func TestRelayedStreamBreaksWithOwner(t *testing.T) {
 	_, err := stream.ReadString('\n')
 	if err == nil || errors.Is(err, io.EOF) {
 		t.Fatalf("the relayed stream after its owner died: %v, want a broken response", err)
+	}
+}
+
+// Nodes that talk to each other over TLS relay streams over TLS too, with
+// the Transport's TLS configuration, chunks kept.
+func TestRelayedStreamOverTLS(t *testing.T) {
+	e := NewMemory(0)
+	var bases []string
+	for range 2 {
+		ts := httptest.NewUnstartedServer(nil)
+		ts.StartTLS()
+		tr := &http.Transport{TLSClientConfig: ts.Client().Transport.(*http.Transport).TLSClientConfig}
+		node, err := New(Config{Engine: e, URL: ts.URL, Secret: testSecret, Transport: tr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := sockjs.New("/echo", func(s *sockjs.Session) { _ = s.Close(3000, "bye") }, nil)
+		ts.Config.Handler = node.Wrap("echo", srv)
+		t.Cleanup(func() {
+			_ = node.Shutdown(context.Background())
+			ts.Close()
+			tr.CloseIdleConnections()
+		})
+		bases = append(bases, ts.URL+"/echo")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	defer client.CloseIdleConnections()
+	// Opened on node 0, read through node 1.
+	if f := poll(t, client, bases[0], "tls1"); f != "o" {
+		t.Fatalf("open: %q", f)
+	}
+	resp, err := client.Post(bases[1]+"/000/tls1/xhr_streaming", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if want := strings.Repeat("h", 2048) + "\nc[3000,\"bye\"]\n"; resp.StatusCode != http.StatusOK || string(b) != want {
+		t.Fatalf("through node 1 over TLS: %s %.80q", resp.Status, b)
 	}
 }
