@@ -203,7 +203,7 @@ func New(opts *Options) *Hub {
 // reach it without it being in a topic; Subscribe does it too. The hub
 // forgets s when it closes. Adding a session twice does nothing.
 func (h *Hub) Add(ctx context.Context, s *sockjs.Session) error {
-	_, err := h.add(ctx, s)
+	_, err := onOwnStack(func() (*member, error) { return h.add(ctx, s) })
 	return err
 }
 
@@ -278,6 +278,40 @@ func (h *Hub) drop(m *member) {
 // until it unsubscribes or closes. It waits for a delivery to the topic
 // under way, and with opts.Since for the missed messages to be queued.
 func (h *Hub) Subscribe(ctx context.Context, s *sockjs.Session, topic string, opts *SubscribeOptions) (*Subscription, error) {
+	return onOwnStack(func() (*Subscription, error) { return h.subscribe(ctx, s, topic, opts) })
+}
+
+// onOwnStack runs f on a goroutine of its own and waits for it, handing
+// its panic, if any, on to the caller. Subscribe's work (the broker,
+// presence, history) goes deeper than an idle session's handler ever
+// does again, and a goroutine's stack, once grown, stays grown while the
+// handler waits in Recv: run on the caller's stack it cost every idle
+// subscribed session a doubled stack, about 2 KiB.
+func onOwnStack[T any](f func() (T, error)) (T, error) {
+	type result struct {
+		v     T
+		err   error
+		panic any
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if p := recover(); p != nil {
+				r.panic = p
+			}
+			done <- r
+		}()
+		r.v, r.err = f()
+	}()
+	r := <-done
+	if r.panic != nil {
+		panic(r.panic)
+	}
+	return r.v, r.err
+}
+
+func (h *Hub) subscribe(ctx context.Context, s *sockjs.Session, topic string, opts *SubscribeOptions) (*Subscription, error) {
 	if err := CheckTopic(topic); err != nil {
 		return nil, err
 	}
