@@ -1,11 +1,13 @@
 // Package web serves sockjsd's demo page: an echo test, a chat with rooms,
-// presence, history and private messages, and a close-code test over
-// every SockJS transport, in plain HTML, CSS and JavaScript embedded in
-// the binary (no CDN, no build step).
+// presence, history and private messages, a STOMP chat with rooms as
+// /topic/room.<name>, and a close-code test over every SockJS transport,
+// in plain HTML, CSS and JavaScript embedded in the binary (no CDN, no
+// build step; the STOMP client, @stomp/stompjs, is vendored).
 //
-// The page expects the SockJS services /echo, /chat and /close on the
-// same server (as cmd/sockjsd mounts them; /chat's protocol is documented
-// in cmd/sockjsd/chat.go) and loads sockjs-client from
+// The page expects the SockJS services /echo, /chat, /stomp and /close on
+// the same server (as cmd/sockjsd mounts them; /chat's protocol is
+// documented in cmd/sockjsd/chat.go, /stomp's in cmd/sockjsd/stomp.go)
+// and loads sockjs-client from
 // /echo/sockjs-<version>.min.js, which the /echo service serves from package
 // sockjsclient. With ?server=URL it talks to another server's services.
 package web
@@ -70,7 +72,7 @@ func loadAssets() map[string]*asset {
 }
 
 // Handler returns the demo page's handler, to be mounted at the root of a
-// server whose SockJS services are /echo, /chat and /close. It serves
+// server whose SockJS services are /echo, /chat, /stomp and /close. It serves
 // the page at "/" and its files under "/static/"; anything else is 404.
 func Handler() http.Handler { return http.HandlerFunc(serve) }
 
