@@ -136,6 +136,12 @@ func (s *Session) SendContext(ctx context.Context, msg string) error {
 // something more often than a proxy's idle timeout.
 func (s *Session) SetHeartbeat(enabled bool) { s.s.SetHeartbeat(enabled) }
 
+// AfterClose arranges for f to run on a goroutine of its own once the
+// session is closed (at once if it is already), as context.AfterFunc on
+// Context does, for less memory: a hub registers one per session. stop
+// cancels it and reports whether it did.
+func (s *Session) AfterClose(f func()) (stop func() bool) { return s.s.AfterClose(f) }
+
 // Recv waits for the next message from the client. It returns
 // ErrSessionClosed once the session is closed, or ctx's error.
 func (s *Session) Recv(ctx context.Context) (string, error) { return s.s.Recv(ctx) }

@@ -232,7 +232,7 @@ func (h *Hub) add(ctx context.Context, s *sockjs.Session) (*member, error) {
 		return nil, err
 	}
 	m.mu.Lock()
-	m.stop = context.AfterFunc(s.Context(), func() { h.drop(m) })
+	m.stop = s.AfterClose(func() { h.drop(m) })
 	m.mu.Unlock()
 	return m, nil
 }
