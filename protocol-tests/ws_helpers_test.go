@@ -1,14 +1,19 @@
 package protocoltests
 
 import (
+	"context"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/sockjsd/sockjsd/internal/sockjsclient"
 )
 
 // wsURL turns an http(s) URL into the matching ws(s) URL.
@@ -108,25 +113,21 @@ func isTimeout(err error) bool {
 
 // ---- hixie-76 (draft-hixie-thewebsocketprotocol-76) ------------------
 //
-// Safari 5 and other old browsers speak this draft. Its handshake carries
-// two keys in headers and eight more bytes after them, and the server
-// answers with the MD5 of the three. Frames are 0x00 <UTF-8 text> 0xFF; a
-// close is 0xFF 0x00.
+// Safari 5 and other old browsers speak this draft; the frames and the
+// handshake are internal/sockjsclient's Hixie76. These helpers add the
+// suite's checks of the handshake's headers and fail the test on errors.
 
-// The key pair and body used by the official suite, and the server's
-// answer to them with body "aaaaaaaa".
-const (
-	hixieKey1   = "4 @1  46546xW%0l 1 5"
-	hixieKey2   = "12998 5 Y3 1  .P00"
-	hixieKey3   = "aaaaaaaa"
-	hixieAnswer = "\xca4\x00\xd8\xa5\x08G\x97,\xd5qZ\xba\xbfC{"
-)
+// hixieConn is a hixie-76 websocket under test.
+type hixieConn struct {
+	t testing.TB
+	c *sockjsclient.Hixie76
+}
 
-// hixieHandshake opens a hixie-76 websocket on sessURL+"/websocket". It
-// reads the response head before sending the eight key bytes: a server
-// that waits for them before answering (as HAProxy would never let it)
-// times out here. It then checks the 16-byte answer.
-func hixieHandshake(t testing.TB, sessURL string) *rawConn {
+// hixieHandshake opens a hixie-76 websocket on sessURL+"/websocket". The
+// client reads the response head before sending the eight key bytes: a
+// server that waits for them before answering (as HAProxy would never
+// let it) times out here. The server's 16-byte answer is checked too.
+func hixieHandshake(t testing.TB, sessURL string) *hixieConn {
 	t.Helper()
 	httpURL := sessURL + "/websocket"
 	u, err := url.Parse(httpURL)
@@ -134,72 +135,59 @@ func hixieHandshake(t testing.TB, sessURL string) *rawConn {
 		t.Fatal(err)
 	}
 	origin := u.Scheme + "://" + u.Host
-	c := dialRaw(t, httpURL)
-	r := c.request("GET", httpURL, "1.1", "", H{
-		"Connection":         "Upgrade",
-		"Upgrade":            "WebSocket",
-		"Origin":             origin,
-		"Sec-WebSocket-Key1": hixieKey1,
-		"Sec-WebSocket-Key2": hixieKey2,
-	})
-	if r.status != 101 {
-		t.Fatalf("%s: status %d, want 101", r.what, r.status)
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	c, err := sockjsclient.DialHixie76(ctx, httpURL, http.Header{"Origin": {origin}})
+	if err != nil {
+		t.Fatalf("hixie-76 handshake on %s: %v", httpURL, err)
 	}
-	if got := strings.ToLower(r.header.Get("Connection")); got != "upgrade" {
-		t.Errorf("%s: Connection %q, want upgrade", r.what, got)
+	t.Cleanup(func() { _ = c.Close(sockjsclient.CloseDrop) })
+	h := c.Response.Header
+	if got := strings.ToLower(h.Get("Connection")); got != "upgrade" {
+		t.Errorf("hixie-76 handshake: Connection %q, want upgrade", got)
 	}
-	if got := strings.ToLower(r.header.Get("Upgrade")); got != "websocket" {
-		t.Errorf("%s: Upgrade %q, want websocket", r.what, got)
+	if got := strings.ToLower(h.Get("Upgrade")); got != "websocket" {
+		t.Errorf("hixie-76 handshake: Upgrade %q, want websocket", got)
 	}
-	checkHeader(t, r, "Sec-WebSocket-Location", wsURL(httpURL))
-	checkHeader(t, r, "Sec-WebSocket-Origin", origin)
-	if _, ok := r.header["Content-Length"]; ok {
-		t.Errorf("%s: unexpected Content-Length %q", r.what, r.header.Get("Content-Length"))
+	if got, want := h.Get("Sec-WebSocket-Location"), wsURL(httpURL); got != want {
+		t.Errorf("hixie-76 handshake: Sec-WebSocket-Location %q, want %q", got, want)
 	}
-	c.write(hixieKey3)
-	if got := c.readN(len(hixieAnswer)); got != hixieAnswer {
-		t.Fatalf("hixie-76 answer %q, want %q", got, hixieAnswer)
+	if got := h.Get("Sec-WebSocket-Origin"); got != origin {
+		t.Errorf("hixie-76 handshake: Sec-WebSocket-Origin %q, want %q", got, origin)
 	}
-	return c
+	if _, ok := h["Content-Length"]; ok {
+		t.Errorf("hixie-76 handshake: unexpected Content-Length %q", h.Get("Content-Length"))
+	}
+	return &hixieConn{t: t, c: c}
 }
 
 // hixieSend writes one hixie-76 text frame.
-func (c *rawConn) hixieSend(msg string) {
+func (c *hixieConn) hixieSend(msg string) {
 	c.t.Helper()
-	c.write("\x00" + msg + "\xff")
+	if err := c.c.Send(msg, time.Now().Add(ioTimeout)); err != nil {
+		c.t.Fatalf("hixie-76 send: %v", err)
+	}
 }
 
-// hixieNext reads one hixie-76 frame. closed is true for a close frame or
-// EOF; a timeout fails the test.
-func (c *rawConn) hixieNext() (msg string, closed bool) {
+// hixieNext reads one hixie-76 frame. closed is true for a closing frame
+// or the connection's end; a timeout or a malformed frame fails the test.
+func (c *hixieConn) hixieNext() (msg string, closed bool) {
 	c.t.Helper()
-	c.deadline(ioTimeout)
-	b, err := c.br.ReadByte()
-	if err != nil {
-		if isTimeout(err) {
-			c.t.Fatalf("hixie-76: no frame within %v", ioTimeout)
-		}
+	msg, err := c.c.Recv(time.Now().Add(ioTimeout))
+	switch {
+	case err == nil:
+		return msg, false
+	case errors.Is(err, sockjsclient.ErrClosingFrame), errors.Is(err, io.EOF):
 		return "", true
-	}
-	switch b {
-	case 0x00:
-		s, err := c.br.ReadString(0xff)
-		if err != nil {
-			c.fail("hixie-76 frame", err)
-		}
-		return s[:len(s)-1], false
-	case 0xff:
-		if b2, err := c.br.ReadByte(); err != nil || b2 != 0x00 {
-			c.t.Fatalf("hixie-76: bad close frame 0xff %#x (%v)", b2, err)
-		}
-		return "", true
+	case isTimeout(err):
+		c.t.Fatalf("hixie-76: no frame within %v", ioTimeout)
 	default:
-		c.t.Fatalf("hixie-76: unexpected frame type %#x", b)
-		return "", false
+		c.t.Fatalf("hixie-76: %v", err)
 	}
+	return "", false
 }
 
-func (c *rawConn) hixieMustRecv(want string) {
+func (c *hixieConn) hixieMustRecv(want string) {
 	c.t.Helper()
 	msg, closed := c.hixieNext()
 	if closed {
