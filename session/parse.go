@@ -63,6 +63,7 @@ var comma = []byte{','}
 type parser struct {
 	data []byte
 	i    int
+	buf  []byte // strSlow's, reused for every escaped string of the payload
 }
 
 func (p *parser) skipSpace() {
@@ -110,7 +111,8 @@ func (p *parser) str() (string, bool) {
 }
 
 func (p *parser) strSlow(start int) (string, bool) {
-	out := make([]byte, 0, len(p.data)-start)
+	out := p.buf[:0]
+	defer func() { p.buf = out[:0] }()
 	i := start
 	for i < len(p.data) {
 		c := p.data[i]

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	serversession "github.com/sockjsd/sockjsd/session"
 )
 
 // FrameType is the first byte of a SockJS frame.
@@ -98,39 +99,19 @@ func ParseFrame(b []byte) (Frame, error) {
 	return Frame{}, fmt.Errorf("%w: unknown type in %s", ErrBadFrame, quoteShort(b))
 }
 
-// parseStringArray decodes a JSON array of strings, appending to dst.
+// parseStringArray decodes a JSON array of strings, appending to dst. It
+// is the server's own decoder (session.ParseMessages, fuzzed against
+// encoding/json), which also takes the escaped strings every STOMP frame
+// carries without encoding/json's cost.
 func parseStringArray(b []byte, dst []string) ([]string, error) {
-	p := &scanner{b: b}
-	p.skipSpace()
-	if !p.eat('[') {
-		return nil, errors.New("expected '['")
+	msgs, err := serversession.ParseMessages(b)
+	if err != nil {
+		return nil, err
 	}
-	p.skipSpace()
-	if dst == nil {
-		dst = []string{}
+	if dst == nil && msgs == nil {
+		return []string{}, nil
 	}
-	if !p.eat(']') {
-		for {
-			p.skipSpace()
-			s, err := p.str()
-			if err != nil {
-				return nil, err
-			}
-			dst = append(dst, s)
-			p.skipSpace()
-			if p.eat(']') {
-				break
-			}
-			if !p.eat(',') {
-				return nil, fmt.Errorf("expected ',' or ']' at offset %d", p.i)
-			}
-		}
-	}
-	p.skipSpace()
-	if p.i != len(p.b) {
-		return nil, fmt.Errorf("trailing data at offset %d", p.i)
-	}
-	return dst, nil
+	return append(dst, msgs...), nil
 }
 
 // parseClose decodes [code,"reason"].
@@ -171,9 +152,8 @@ func parseClose(b []byte) (int, string, error) {
 
 // scanner is a cursor over JSON text.
 type scanner struct {
-	b   []byte
-	i   int
-	buf []byte // strEscaped's, reused for every string of the frame
+	b []byte
+	i int
 }
 
 func (p *scanner) skipSpace() {
@@ -196,132 +176,45 @@ func (p *scanner) eat(c byte) bool {
 }
 
 // str decodes one JSON string. Plain ASCII strings (the common case in a
-// benchmark) are copied directly, and ASCII with escapes (STOMP frames
-// carry \n and \u0000) is unescaped here; a string with non-ASCII bytes
-// or a surrogate escape is handed to encoding/json, so that the decoding
-// rules (invalid UTF-8, lone surrogates) are exactly the standard
-// library's.
+// benchmark) are copied directly; anything with escapes or non-ASCII
+// bytes is handed to encoding/json so that the decoding rules (invalid
+// UTF-8, lone surrogates) are exactly the standard library's.
 func (p *scanner) str() (string, error) {
 	if !p.eat('"') {
 		return "", fmt.Errorf("expected string at offset %d", p.i)
 	}
 	start := p.i
-	for p.i < len(p.b) {
-		if c := p.b[p.i]; strSpecial[c] {
-			if c == '"' {
-				p.i++
-				return string(p.b[start : p.i-1]), nil
-			}
-			return p.strEscaped(start)
-		}
-		p.i++
-	}
-	return "", errors.New("unterminated string")
-}
-
-// strSpecial marks the bytes that end a run of plain ASCII in a JSON
-// string: the quote, the backslash, control characters and non-ASCII.
-var strSpecial = func() (t [256]bool) {
-	for c := range t {
-		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf
-	}
-	return t
-}()
-
-// strEscaped is str for a string, starting at start, with an escape, a
-// control character or a non-ASCII byte at p.i.
-func (p *scanner) strEscaped(start int) (string, error) {
-	out := p.buf[:0]
-	defer func() { p.buf = out[:0] }() // for the frame's next string
-	run := start                       // plain bytes from run to p.i are not in out yet
+	simple := true
 	for p.i < len(p.b) {
 		c := p.b[p.i]
-		if !strSpecial[c] {
-			p.i++
-			continue
-		}
 		switch {
 		case c == '"':
-			out = append(out, p.b[run:p.i]...)
 			p.i++
-			return string(out), nil
-		case c < 0x20:
-			return "", fmt.Errorf("control character in string at offset %d", p.i)
-		case c >= utf8.RuneSelf:
-			return p.strJSON(start)
-		}
-		out = append(out, p.b[run:p.i]...)
-		if p.i+1 >= len(p.b) {
-			return "", errors.New("unterminated string")
-		}
-		switch e := p.b[p.i+1]; e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := hex4(p.b[p.i+2:])
-			if !ok || utf16.IsSurrogate(r) {
-				return p.strJSON(start)
+			if simple {
+				return string(p.b[start : p.i-1]), nil
 			}
-			out = utf8.AppendRune(out, r)
-			p.i += 4
-		default:
-			return p.strJSON(start)
-		}
-		p.i += 2
-		run = p.i
-	}
-	return "", errors.New("unterminated string")
-}
-
-// strJSON decodes the string starting at start with encoding/json.
-func (p *scanner) strJSON(start int) (string, error) {
-	p.i = start
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
-		case '"':
-			p.i++
 			var s string
 			if err := json.Unmarshal(p.b[start-1:p.i], &s); err != nil {
 				return "", err
 			}
 			return s, nil
-		case '\\':
+		case c == '\\':
+			simple = false
 			p.i++ // skip the escaped byte; json.Unmarshal validates it
+			if p.i >= len(p.b) {
+				return "", errors.New("unterminated string")
+			}
+			p.i++
+		case c < 0x20:
+			return "", fmt.Errorf("control character in string at offset %d", p.i)
+		case c >= utf8.RuneSelf:
+			simple = false
+			p.i++
+		default:
+			p.i++
 		}
-		p.i++
 	}
 	return "", errors.New("unterminated string")
-}
-
-// hex4 decodes the 4 hex digits of a \u escape at the start of b.
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, h := range b[:4] {
-		switch {
-		case h >= '0' && h <= '9':
-			r = r<<4 | rune(h-'0')
-		case h >= 'a' && h <= 'f':
-			r = r<<4 | rune(h-'a'+10)
-		case h >= 'A' && h <= 'F':
-			r = r<<4 | rune(h-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
 }
 
 // quoteShort renders b for an error message, cut to a readable length.
