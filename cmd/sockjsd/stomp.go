@@ -36,13 +36,6 @@ import (
 	"github.com/sockjsd/sockjsd/sockjs/stomp"
 )
 
-// What each /topic and /user topic of the STOMP service keeps for
-// subscriptions that resume: stomp.DefaultTopics' figures.
-const (
-	stompHistorySize = stomp.DefaultHistorySize
-	stompHistoryTTL  = stomp.DefaultHistoryTTL
-)
-
 // stompRoomPrefix is the demo chat's topics: /topic/room.<name>.
 const stompRoomPrefix = "/topic/room."
 
@@ -50,8 +43,10 @@ const stompRoomPrefix = "/topic/room."
 // b; nil b means in this process's memory.
 func newStomp(b hub.Broker) func(prefix string, opts *sockjs.Options) *sockjs.Server {
 	return func(prefix string, opts *sockjs.Options) *sockjs.Server {
+		// Every topic keeps what stomp.DefaultTopics keeps, for
+		// subscriptions that resume.
 		h := hub.New(&hub.Options{Broker: b, History: func(string) hub.HistoryPolicy {
-			return hub.HistoryPolicy{Size: stompHistorySize, TTL: stompHistoryTTL}
+			return hub.HistoryPolicy{Size: stomp.DefaultHistorySize, TTL: stomp.DefaultHistoryTTL}
 		}})
 		srv := stomp.New(prefix, &stomp.Options{
 			SockJS: opts,
